@@ -1,0 +1,77 @@
+"""The ``muscle-atlas`` command line: parses arguments and delegates to ``commands``.
+
+Errors a user can cause (:class:`~muscle_atlas.errors.AtlasError`) end in one line on stderr
+naming the file and the problem, with exit status 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from muscle_atlas import __version__
+from muscle_atlas.errors import AtlasError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="list the structures of a label volume or mesh folder",
+        description="One row per structure: label, name, voxel or vertex count, volume (mL), "
+        "bounding box (mm, RAS) and warnings.",
+    )
+    p.add_argument("source", help="NIfTI label volume (.nii/.nii.gz) or folder of meshes (STL/OBJ/PLY)")
+    p.add_argument("--labels", metavar="TABLE", help="label table file, or totalsegmentator:<task>")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="muscle-atlas",
+        description="Turn 3D muscle segmentations into a muscle atlas website.",
+    )
+    parser.add_argument("--version", action="version", version=f"muscle-atlas {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _add_inspect(sub)
+    _add_demo(sub)
+    return parser
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="generate the embedded synthetic demo data set and inspect it")
+    p.add_argument("-o", "--output", default="demo-site", help="output folder (default: demo-site)")
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # Commands import lazily so that `--help` and light commands never load VTK.
+    if args.command == "inspect":
+        from muscle_atlas.commands import inspect
+
+        return inspect.run(args.source, args.labels, args.json)
+    if args.command == "demo":
+        from muscle_atlas.commands import demo
+
+        return demo.run(args.output)
+    raise AssertionError(f"unhandled command {args.command}")  # argparse rejects unknown ones
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except AtlasError as exc:
+        print(f"muscle-atlas: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("muscle-atlas: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

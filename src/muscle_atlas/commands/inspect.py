@@ -1,0 +1,180 @@
+"""``muscle-atlas inspect``: one row per structure of a source, with warnings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from muscle_atlas.sources import Source, open_source
+
+# 26-connectivity: voxels that touch at an edge or a corner are one piece.
+_FULL_CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
+
+
+@dataclass
+class InspectRow:
+    name: str
+    label: int | None
+    count: int
+    count_unit: str
+    volume_ml: float | None
+    bbox_min_mm: list[float] | None
+    bbox_max_mm: list[float] | None
+    pieces: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Inspection:
+    source: str
+    kind: str
+    label_table: str | None
+    voxel_size_mm: list[float] | None
+    rows: list[InspectRow]
+    warnings: list[str]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+
+def _round3(values: np.ndarray) -> list[float]:
+    return [round(float(v), 3) for v in values]
+
+
+def inspect_source(source: Source) -> Inspection:
+    if source.volume is not None:
+        return _inspect_volume(source)
+    return _inspect_meshes(source)
+
+
+def _inspect_volume(source: Source) -> Inspection:
+    volume = source.volume
+    if volume is None:
+        raise TypeError("not a volume source")
+    counts = volume.label_counts()
+    positive = np.where(volume.data > 0, volume.data, 0)
+    boxes = ndimage.find_objects(positive) if counts else []
+    table = source.table
+    rows: list[InspectRow] = []
+    for value in sorted(set(counts) | set(table.entries if table else {})):
+        name = table.name(value) if table else None
+        count = counts.get(value, 0)
+        warnings: list[str] = []
+        if table is not None and name is None:
+            warnings.append("label present in the volume but absent from the table")
+        if count == 0:
+            warnings.append("table entry absent from the volume")
+            rows.append(InspectRow(name or str(value), value, 0, "voxels", 0.0, None, None, 0, warnings))
+            continue
+        lo = hi = None
+        pieces = 1
+        if value > 0 and value <= len(boxes) and boxes[value - 1] is not None:
+            block = boxes[value - 1]
+            lo, hi = volume.world_bounds(block)
+            _, pieces = ndimage.label(volume.data[block] == value, structure=_FULL_CONNECTIVITY)
+        if pieces > 1:
+            warnings.append(f"{pieces} disconnected pieces")
+        rows.append(
+            InspectRow(
+                name=name or str(value),
+                label=value,
+                count=count,
+                count_unit="voxels",
+                volume_ml=round(count * volume.voxel_volume_mm3 / 1000.0, 3),
+                bbox_min_mm=_round3(lo) if lo is not None else None,
+                bbox_max_mm=_round3(hi) if hi is not None else None,
+                pieces=int(pieces),
+                warnings=warnings,
+            )
+        )
+    return Inspection(
+        source=str(source.path),
+        kind="volume (one-hot 4D)" if volume.one_hot else "volume",
+        label_table=table.source if table else None,
+        voxel_size_mm=[round(v, 4) for v in volume.voxel_size_mm],
+        rows=rows,
+        warnings=list(volume.warnings) + [f"{table.source}: {w}" for w in (table.warnings if table else [])],
+    )
+
+
+def _inspect_meshes(source: Source) -> Inspection:
+    rows = []
+    for item in source.meshes:
+        mesh = item.mesh
+        warnings = []
+        watertight = bool(mesh.is_watertight)
+        if not watertight:
+            warnings.append("open mesh (not watertight): no enclosed volume")
+        pieces = int(mesh.body_count)
+        if pieces > 1:
+            warnings.append(f"{pieces} disconnected pieces")
+        lo, hi = mesh.bounds
+        rows.append(
+            InspectRow(
+                name=item.name,
+                label=None,
+                count=len(mesh.vertices),
+                count_unit="vertices",
+                volume_ml=round(abs(float(mesh.volume)) / 1000.0, 3) if watertight else None,
+                bbox_min_mm=_round3(lo),
+                bbox_max_mm=_round3(hi),
+                pieces=pieces,
+                warnings=warnings,
+            )
+        )
+    return Inspection(str(source.path), "meshes", None, None, rows, [])
+
+
+def _fmt_box(row: InspectRow) -> str:
+    if row.bbox_min_mm is None or row.bbox_max_mm is None:
+        return "-"
+    lo, hi = row.bbox_min_mm, row.bbox_max_mm
+    return " ".join(f"{a:.0f}..{b:.0f}" for a, b in zip(lo, hi, strict=True))
+
+
+def print_inspection(inspection: Inspection) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if Console().is_terminal else 160)
+    title = f"{inspection.source} ({inspection.kind}"
+    if inspection.voxel_size_mm:
+        title += ", voxels " + "×".join(f"{v:g}" for v in inspection.voxel_size_mm) + " mm"
+    if inspection.label_table:
+        title += f", labels {inspection.label_table}"
+    title += ")"
+    table = Table(title=title, title_justify="left")
+    is_volume = inspection.kind.startswith("volume")
+    if is_volume:
+        table.add_column("label", justify="right")
+    table.add_column("name", no_wrap=True)
+    table.add_column("voxels" if is_volume else "vertices", justify="right")
+    table.add_column("mL", justify="right")
+    table.add_column("bounding box R, A, S (mm)", no_wrap=True)
+    table.add_column("warnings", style="yellow")
+    for row in inspection.rows:
+        cells = [str(row.label)] if is_volume else []
+        cells += [
+            row.name,
+            str(row.count),
+            f"{row.volume_ml:.2f}" if row.volume_ml is not None else "-",
+            _fmt_box(row),
+            "; ".join(row.warnings),
+        ]
+        table.add_row(*cells)
+    console.print(table)
+    for warning in inspection.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
+def run(source: str, labels: str | None, as_json: bool) -> int:
+    inspection = inspect_source(open_source(Path(source), labels))
+    if as_json:
+        print(inspection.to_json())
+    else:
+        print_inspection(inspection)
+    return 0

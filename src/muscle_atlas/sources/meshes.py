@@ -1,0 +1,61 @@
+"""Mesh sources: a folder with one surface per structure (STL, OBJ, PLY), in millimetres."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from muscle_atlas.errors import SourceError
+
+MESH_SUFFIXES = (".stl", ".obj", ".ply")
+
+
+@dataclass
+class MeshFile:
+    """One structure's surface; ``name`` is the file name without its extension."""
+
+    name: str
+    path: Path
+    mesh: trimesh.Trimesh
+
+
+def list_mesh_files(folder: Path) -> list[Path]:
+    """Mesh files of a folder and its sub-folders (e.g. Left/ and Right/), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
+
+
+def read_mesh(path: Path) -> trimesh.Trimesh:
+    """Read one mesh file; empty or corrupt files raise :class:`SourceError`."""
+    if path.stat().st_size == 0:
+        raise SourceError("empty mesh file", path)
+    try:
+        loaded = trimesh.load(path, force="mesh", process=True)
+    except Exception as exc:  # trimesh raises many types for corrupt files
+        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {exc})", path) from exc
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
+        raise SourceError("mesh has no triangles", path)
+    if not np.all(np.isfinite(loaded.vertices)):
+        raise SourceError("mesh has NaN or infinite coordinates", path)
+    return loaded
+
+
+def read_mesh_folder(folder: str | Path) -> list[MeshFile]:
+    folder = Path(folder)
+    if not folder.exists():
+        raise SourceError("no such folder", folder)
+    if not folder.is_dir():
+        raise SourceError("not a folder of meshes", folder)
+    files = list_mesh_files(folder)
+    if not files:
+        raise SourceError(f"no mesh files ({', '.join(MESH_SUFFIXES)}) in this folder", folder)
+    names: dict[str, Path] = {}
+    result = []
+    for path in files:
+        if path.stem in names:
+            raise SourceError(f"two meshes are named {path.stem!r} ({names[path.stem]})", path)
+        names[path.stem] = path
+        result.append(MeshFile(name=path.stem, path=path, mesh=read_mesh(path)))
+    return result

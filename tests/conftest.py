@@ -1,0 +1,34 @@
+"""Shared fixtures: where the real data lives, and small synthetic inputs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_root() -> Path:
+    """Real data: $MUSCLE_ATLAS_DATA, else ../shared/data beside the checkout."""
+    env = os.environ.get("MUSCLE_ATLAS_DATA")
+    if env:
+        return Path(env)
+    for candidate in (REPO.parent / "shared" / "data", Path("/work/shared/data")):
+        if candidate.is_dir():
+            return candidate
+    return REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data() -> Path:
+    root = data_root()
+    if not root.is_dir():
+        pytest.skip(f"real data not found at {root} (set MUSCLE_ATLAS_DATA)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def vhf(data: Path) -> Path:
+    return data / "vhf-lower-limb"
