@@ -38,8 +38,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _add_inspect(sub)
+    _add_kb(sub)
+    _add_match(sub)
     _add_demo(sub)
     return parser
+
+
+def _add_kb(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("kb", help="the anatomy knowledge base: the structure tree and facts")
+    p.add_argument("query", nargs="?", help="a structure: code, path (leg/soleus), slug or name")
+    p.add_argument("--json", action="store_true", help="print JSON (everything, for machines)")
+
+
+def _add_match(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "match",
+        help="match label names to structures and sides",
+        description="Prints each label, its match (code, path, side) and, for the unmatched and "
+        "ambiguous ones, the closest candidates.",
+    )
+    p.add_argument("target", help="a label table, a NIfTI label volume or a mesh folder")
+    p.add_argument("--labels", metavar="TABLE", help="label table for a volume, or totalsegmentator:<task>")
+    p.add_argument("--map", metavar="FILE", help="mapping file: 'label or name = code, slug or path [side]'")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +74,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muscle_atlas.commands import inspect
 
         return inspect.run(args.source, args.labels, args.json)
+    if args.command == "kb":
+        from muscle_atlas.commands import kb
+
+        return kb.run(args.query, args.json)
+    if args.command == "match":
+        from muscle_atlas.commands import match
+
+        return match.run(args.target, args.labels, args.map, args.json)
     if args.command == "demo":
         from muscle_atlas.commands import demo
 

@@ -1,0 +1,66 @@
+"""``muscle-atlas match``: which structure and side each label of a source or table is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from muscle_atlas.anatomy.match import MatchResult, match_labels, read_mapping
+from muscle_atlas.sources import open_source, read_label_table
+from muscle_atlas.sources.labels import TOTALSEGMENTATOR_PREFIX
+
+
+def names_of(target: str, labels: str | None) -> dict[str, str]:
+    """Label key → name, from a label table, a volume (with its table) or a mesh folder."""
+    path = Path(target)
+    is_table = target.startswith(TOTALSEGMENTATOR_PREFIX) or (
+        path.is_file() and not path.name.lower().endswith((".nii", ".nii.gz"))
+    )
+    if is_table:
+        table = read_label_table(target)
+        return {str(v): e.name for v, e in sorted(table.entries.items())}
+    return open_source(path, labels).label_names()
+
+
+def print_matches(results: list[MatchResult]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(width=None if Console().is_terminal else 160)
+    table = Table(title_justify="left")
+    for column in ("label", "name", "status", "structure", "code", "side", "how"):
+        table.add_column(column, no_wrap=column in ("name", "code"))
+    styles = {"matched": "green", "context": "cyan", "ambiguous": "yellow", "unmatched": "red", "ignored": "dim"}
+    for r in results:
+        how = r.method or ""
+        if r.note:
+            how += f" ({r.note})"
+        table.add_row(
+            escape(r.key),
+            escape(r.name),
+            f"[{styles[r.status]}]{r.status}[/]",
+            escape(f"{r.structure} /muscle/{r.path}/" if r.status == "matched" else r.structure or ""),
+            str(r.side_code or ""),
+            r.side or "",
+            escape(how),
+        )
+    console.print(table)
+    counts = {s: sum(1 for r in results if r.status == s) for s in styles}
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    for r in results:
+        if r.status in ("ambiguous", "unmatched"):
+            options = "; ".join(f"{c.name} ({c.target}, {c.score:.0f})" for c in r.candidates) or "none"
+            console.print(f"[yellow]{escape(r.key)} {escape(r.name)!r}[/]: {r.status}, closest: {escape(options)}")
+    if counts["ambiguous"] or counts["unmatched"]:
+        console.print("Resolve them with a mapping file: --map FILE with lines like '17 = soleus left'.")
+
+
+def run(target: str, labels: str | None, map_file: str | None, as_json: bool) -> int:
+    mapping = read_mapping(map_file) if map_file else None
+    results = match_labels(names_of(target, labels), mapping)
+    if as_json:
+        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        print_matches(results)
+    return 0
