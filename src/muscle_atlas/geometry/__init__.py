@@ -1,0 +1,1 @@
+"""Surfaces and measurements, in world millimetres (RAS+)."""
