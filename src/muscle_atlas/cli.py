@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspect(sub)
     _add_kb(sub)
     _add_match(sub)
+    _add_render(sub)
     _add_demo(sub)
     return parser
 
@@ -63,6 +64,31 @@ def _add_match(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _add_render(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="surfaces, measurements, turntable images and animations")
+    p.add_argument("source", help="NIfTI label volume or folder of meshes")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--labels", metavar="TABLE", help="label table, or totalsegmentator:<task>")
+    p.add_argument("--map", metavar="FILE", help="mapping file for labels the matcher cannot name")
+    p.add_argument("--jobs", type=int, default=1, help="parallel render processes (default 1)")
+    p.add_argument("--views", type=int, default=16, help="orientations per turntable (default 16)")
+    p.add_argument("--size", type=int, default=800, help="image size in pixels (default 800)")
+    p.add_argument(
+        "--interpolate",
+        type=int,
+        default=1,
+        metavar="K",
+        help="animation frames per view step, cross-faded, for a smoother turn",
+    )
+    p.add_argument(
+        "--no-ssaa",
+        dest="ssaa",
+        action="store_false",
+        help="no supersampled anti-aliasing (about 2x faster, jagged edges)",
+    )
+    p.add_argument("--triangles", type=int, default=12000, help="triangle budget per structure")
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="generate the embedded synthetic demo data set and inspect it")
     p.add_argument("-o", "--output", default="demo-site", help="output folder (default: demo-site)")
@@ -82,6 +108,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muscle_atlas.commands import match
 
         return match.run(args.target, args.labels, args.map, args.json)
+    if args.command == "render":
+        from muscle_atlas.commands import render
+        from muscle_atlas.render.pipeline import RenderSettings
+
+        settings = RenderSettings(
+            views=args.views, size=args.size, ssaa=args.ssaa, interpolate=args.interpolate
+        )
+        return render.run(
+            args.source, args.output, args.labels, args.map, args.jobs, settings, args.triangles
+        )
     if args.command == "demo":
         from muscle_atlas.commands import demo
 

@@ -130,7 +130,7 @@ class _Entry:
     def target(self) -> str:
         if self.structure is not None:
             return self.structure.path
-        assert self.context is not None  # noqa: S101 - one of the two is always set
+        assert self.context is not None
         return f"context:{self.context.slug}"
 
     @property
@@ -145,7 +145,9 @@ def _canonical(structure: Structure, tree: StructureTree) -> Structure:
 class Matcher:
     """Index of every name a structure goes by; ``match(name)`` returns a :class:`MatchResult`."""
 
-    def __init__(self, tree: StructureTree, context: tuple[ContextStructure, ...], aliases: list[dict]) -> None:
+    def __init__(
+        self, tree: StructureTree, context: tuple[ContextStructure, ...], aliases: list[dict]
+    ) -> None:
         self.tree = tree
         self.bags: dict[frozenset[str], list[_Entry]] = defaultdict(list)
         self.abbreviations: dict[str, list[_Entry]] = defaultdict(list)
@@ -248,7 +250,9 @@ class Matcher:
 
     def match(self, name: str, key: str | None = None) -> MatchResult:
         parsed = parse_name(name)
-        result = MatchResult(key=key if key is not None else name, name=name, status="unmatched", side=parsed.side)
+        result = MatchResult(
+            key=key if key is not None else name, name=name, status="unmatched", side=parsed.side
+        )
         if not parsed.words:
             return result
         method = "exact"
@@ -294,7 +298,7 @@ class Matcher:
             result.structure = structure.name
             result.kind = structure.kind
         else:
-            assert entry.context is not None  # noqa: S101
+            assert entry.context is not None
             result.status = "context"
             result.path = f"context:{entry.context.slug}"
             result.structure = entry.context.name

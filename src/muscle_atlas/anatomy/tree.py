@@ -242,7 +242,9 @@ def build_tree(files: list[tuple[str, str]]) -> StructureTree:
         seen: dict[str, int] = {}
         for s in structures.values():
             if s.path in seen:
-                raise AnatomyError(f"{origin[s.code]}: {s.code}: slug path {s.path!r} already used by {seen[s.path]}")
+                raise AnatomyError(
+                    f"{origin[s.code]}: {s.code}: slug path {s.path!r} already used by {seen[s.path]}"
+                )
             seen[s.path] = s.code
     return tree
 
@@ -297,4 +299,10 @@ def load_context() -> tuple[ContextStructure, ...]:
 
 def tree_from_folder(folder: Path) -> StructureTree:
     """Build a tree from another folder of YAML files (for tests and custom trees)."""
-    return build_tree(sorted((p.name, p.read_text(encoding="utf-8")) for p in folder.glob("*.yaml") if p.name not in ("context.yaml", "aliases.yaml")))
+    return build_tree(
+        sorted(
+            (p.name, p.read_text(encoding="utf-8"))
+            for p in folder.glob("*.yaml")
+            if p.name not in ("context.yaml", "aliases.yaml")
+        )
+    )

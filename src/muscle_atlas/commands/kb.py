@@ -38,7 +38,7 @@ def _print_tree(tree: StructureTree) -> None:
         console.print(root)
 
 
-def _add_children(node, structure: Structure) -> None:  # noqa: ANN001 - rich.tree.Tree
+def _add_children(node, structure: Structure) -> None:
     from rich.markup import escape
 
     for child in structure.children:
@@ -54,7 +54,9 @@ def _print_structure(structure: Structure) -> None:
 
     console = Console()
     trail = " › ".join(s.name for s in [*structure.ancestors(), structure])
-    console.print(f"[bold]{structure.name}[/]  [dim]{structure.code} · {structure.kind} · /muscle/{structure.path}/[/]")
+    console.print(
+        f"[bold]{structure.name}[/]  [dim]{structure.code} · {structure.kind} · /muscle/{structure.path}/[/]"
+    )
     console.print(f"[dim]{trail}[/]")
     if structure.description:
         console.print(structure.description)

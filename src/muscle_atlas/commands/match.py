@@ -31,7 +31,13 @@ def print_matches(results: list[MatchResult]) -> None:
     table = Table(title_justify="left")
     for column in ("label", "name", "status", "structure", "code", "side", "how"):
         table.add_column(column, no_wrap=column in ("name", "code"))
-    styles = {"matched": "green", "context": "cyan", "ambiguous": "yellow", "unmatched": "red", "ignored": "dim"}
+    styles = {
+        "matched": "green",
+        "context": "cyan",
+        "ambiguous": "yellow",
+        "unmatched": "red",
+        "ignored": "dim",
+    }
     for r in results:
         how = r.method or ""
         if r.note:
@@ -51,7 +57,9 @@ def print_matches(results: list[MatchResult]) -> None:
     for r in results:
         if r.status in ("ambiguous", "unmatched"):
             options = "; ".join(f"{c.name} ({c.target}, {c.score:.0f})" for c in r.candidates) or "none"
-            console.print(f"[yellow]{escape(r.key)} {escape(r.name)!r}[/]: {r.status}, closest: {escape(options)}")
+            console.print(
+                f"[yellow]{escape(r.key)} {escape(r.name)!r}[/]: {r.status}, closest: {escape(options)}"
+            )
     if counts["ambiguous"] or counts["unmatched"]:
         console.print("Resolve them with a mapping file: --map FILE with lines like '17 = soleus left'.")
 

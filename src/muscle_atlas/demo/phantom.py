@@ -111,8 +111,8 @@ def make_phantom() -> tuple[np.ndarray, np.ndarray]:
     y = -75.0 + (np.arange(ny) + 0.5) * VOXEL_MM[1]
     gx, gy = np.meshgrid(x, y, indexing="ij")
     labels = np.zeros((nx, ny, nz), dtype=np.uint8)
-    for side_index, (centre, lateral_sign) in enumerate(((LEG_CENTRE_X_MM, 1.0), (-LEG_CENTRE_X_MM, -1.0))):
-        # RAS: +x is the subject's left, so lateral is +x on the left leg and -x on the right.
+    for side_index, (centre, lateral_sign) in enumerate(((-LEG_CENTRE_X_MM, -1.0), (LEG_CENTRE_X_MM, 1.0))):
+        # RAS+: +x is the subject's right, so the left leg lies at -x and its lateral side is -x.
         lat = (gx - centre) * lateral_sign
         ant = gy
         offset = side_index * len(parts)

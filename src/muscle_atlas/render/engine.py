@@ -1,0 +1,122 @@
+"""One reused offscreen VTK plotter that draws a scene from many cameras.
+
+Rendering here is CPU-only (Mesa EGL, or OSMesa): MSAA is off (translucent actors vanish with
+it on), depth peeling is off, and SSAA gives the anti-aliased edges.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from muscle_atlas.render.camera import Framing, view_direction
+
+Color = tuple[float, float, float]
+MUSCLE_CONTEXT: Color = (0.80, 0.62, 0.58)
+BONE: Color = (0.93, 0.91, 0.84)
+OTHER_CONTEXT: Color = (0.70, 0.78, 0.86)
+HIGHLIGHT: Color = (0.86, 0.08, 0.12)
+# Saturated, distinguishable colours for the children of a group, composite or region.
+PALETTE: tuple[Color, ...] = (
+    (0.86, 0.08, 0.12), (0.10, 0.45, 0.85), (0.95, 0.60, 0.05), (0.15, 0.65, 0.25),
+    (0.55, 0.20, 0.75), (0.05, 0.70, 0.75), (0.90, 0.30, 0.65), (0.55, 0.45, 0.10),
+    (0.35, 0.35, 0.95), (0.80, 0.80, 0.10), (0.95, 0.40, 0.30), (0.20, 0.50, 0.45),
+)  # fmt: skip
+
+
+@dataclass
+class SceneItem:
+    """One drawable structure: ``role`` is muscle, bone, context or hidden."""
+
+    key: str
+    mesh: object  # pyvista.PolyData
+    role: str
+
+
+class Renderer:
+    def __init__(self, size: int = 800, background: str = "white", ssaa: bool = True) -> None:
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+        import pyvista as pv
+
+        self.size = size
+        self.plotter = pv.Plotter(off_screen=True, window_size=(size, size), lighting="light_kit")
+        self.plotter.ren_win.SetMultiSamples(0)
+        self.plotter.set_background(background)
+        if ssaa:  # FXAA is not available with EGL/OSMesa builds of VTK
+            self.plotter.enable_anti_aliasing("ssaa")
+        self.plotter.enable_parallel_projection()
+        self.actors: dict[str, object] = {}
+        self.items: dict[str, SceneItem] = {}
+
+    def load(self, items: list[SceneItem]) -> None:
+        for item in items:
+            if item.role == "hidden" or item.key in self.actors:
+                continue
+            actor = self.plotter.add_mesh(
+                item.mesh,
+                scalars=None,
+                show_scalar_bar=False,
+                smooth_shading=True,
+                specular=0.15,
+                name=item.key,
+            )
+            actor.GetMapper().ScalarVisibilityOff()
+            self.actors[item.key] = actor
+            self.items[item.key] = item
+
+    def _style(self, highlight: dict[str, Color], framing: Framing) -> None:
+        cx, cy, cz = framing.center
+        r = framing.half_height
+        for key, actor in self.actors.items():
+            prop = actor.GetProperty()
+            item = self.items[key]
+            if key in highlight:
+                prop.SetColor(*highlight[key])
+                prop.SetOpacity(1.0)
+            elif item.role == "bone":
+                prop.SetColor(*BONE)
+                prop.SetOpacity(1.0)
+            elif item.role == "muscle":
+                prop.SetColor(*MUSCLE_CONTEXT)
+                prop.SetOpacity(0.12)
+            else:
+                prop.SetColor(*OTHER_CONTEXT)
+                prop.SetOpacity(0.25)
+            xmin, xmax, ymin, ymax, zmin, zmax = actor.GetBounds()
+            inside = zmax >= cz - r and zmin <= cz + r and xmax >= cx - r and xmin <= cx + r
+            actor.SetVisibility(bool(inside and (ymax >= cy - r and ymin <= cy + r)))
+
+    def turntable(self, highlight: dict[str, Color], framing: Framing, count: int) -> list[np.ndarray]:
+        """``count`` RGB images, orientation 1 = anterior view."""
+        self._style(highlight, framing)
+        return [self.view(framing, index, count) for index in range(count)]
+
+    def view(self, framing: Framing, index: int, count: int) -> np.ndarray:
+        """Render orientation ``index`` (0-based) of ``count`` with the current styles."""
+        camera = self.plotter.camera
+        dx, dy, dz = view_direction(index, count)
+        cx, cy, cz = framing.center
+        distance = framing.half_height * 10
+        camera.focal_point = framing.center
+        camera.position = (cx + dx * distance, cy + dy * distance, cz + dz * distance)
+        camera.up = (0.0, 0.0, 1.0)
+        camera.parallel_scale = framing.half_height
+        camera.clipping_range = (distance - framing.half_height * 3, distance + framing.half_height * 3)
+        self.plotter.render()
+        return self.plotter.screenshot(return_img=True)
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """World points → pixel (column, row from the top) in the last rendered view."""
+        renderer = self.plotter.renderer
+        out = np.empty((len(points), 2))
+        for i, p in enumerate(points):
+            renderer.SetWorldPoint(*p, 1.0)
+            renderer.WorldToDisplay()
+            x, y, _ = renderer.GetDisplayPoint()
+            out[i] = (x, self.size - 1 - y)
+        return out
+
+    def close(self) -> None:
+        self.plotter.close()

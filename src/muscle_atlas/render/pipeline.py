@@ -1,0 +1,237 @@
+"""From a source to every picture and number a page needs.
+
+``plan`` turns matched structures into render jobs (one per structure and side variant, grouped
+by scene: a region seen from one side variant with one framing); ``run`` renders the jobs in
+``jobs`` worker processes, each with one reused plotter, skipping every job whose content hash
+is already in the cache manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from muscle_atlas.anatomy.match import MatchResult
+from muscle_atlas.anatomy.tree import Structure, load_tree
+from muscle_atlas.render.camera import Framing
+from muscle_atlas.render.engine import HIGHLIGHT, PALETTE, Color, SceneItem
+
+CACHE_FILE = ".render-cache.json"
+RENDER_VERSION = "1"
+
+
+@dataclass
+class RenderSettings:
+    views: int = 16
+    size: int = 800
+    thumb: int = 200
+    background: str = "white"
+    ssaa: bool = True
+    interpolate: int = 1  # animation frames per view step (>1: smoother turn)
+    fps: float = 8.0
+
+
+@dataclass
+class Job:
+    name: str  # output stem, e.g. leg-soleus-left
+    scene: str  # region path + side variant
+    highlight: dict[str, Color]
+    framing: Framing | None = None
+    digest: str = ""
+
+
+@dataclass
+class Plan:
+    items: dict[str, SceneItem]
+    scenes: dict[str, list[str]]  # scene → item keys drawn in it
+    jobs: list[Job] = field(default_factory=list)
+
+
+def _role(match: MatchResult) -> str:
+    if match.status == "matched":
+        return "muscle"
+    if match.status == "context":
+        return {"bone": "bone", "fat": "hidden", "organ": "hidden"}.get(match.kind or "", "context")
+    return "context"
+
+
+def _variants(sides: set[str]) -> list[str]:
+    if {"left", "right"} <= sides:
+        return ["left", "right", "both"]
+    return [next(iter(sides))] if sides else ["none"]
+
+
+def _side_ok(item_side: str, variant: str) -> bool:
+    return variant in ("both", "none") or item_side == variant or item_side == "none"
+
+
+def plan(meshes: dict[str, object], matches: list[MatchResult]) -> Plan:
+    """``meshes``: label key → surface (pyvista); ``matches``: their matches."""
+    tree = load_tree()
+    items: dict[str, SceneItem] = {}
+    present: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))  # code → side → keys
+    side_of: dict[str, str] = {}
+    for match in matches:
+        if match.key not in meshes or match.status in ("ignored",):
+            continue
+        role = _role(match)
+        items[match.key] = SceneItem(match.key, meshes[match.key], role)
+        side = match.side or "none"
+        side_of[match.key] = side
+        if match.status == "matched" and match.code is not None:
+            present[match.code][side].append(match.key)
+
+    # A structure is drawn with everything below it that is present.
+    def keys_under(structure: Structure, side: str) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        for node in structure.walk():
+            code = node.same_as or node.code
+            for s, keys in present.get(code, {}).items():
+                if _side_ok(s, side):
+                    found.setdefault(node.code, []).extend(keys)
+        return found
+
+    shown_codes = set(present)
+    for code in list(present):
+        shown_codes.update(a.code for a in tree.by_code[code].ancestors())
+    shown = [tree.by_code[c] for c in shown_codes]
+    scenes: dict[str, list[str]] = {}
+    framings: dict[str, Framing] = {}
+    result = Plan(items=items, scenes=scenes)
+    for structure in sorted(shown, key=lambda s: s.code):
+        region = structure.region
+        all_sides = {side_of[k] for keys in keys_under(structure, "both").values() for k in keys}
+        for variant in _variants(all_sides):
+            parts = keys_under(structure, variant)
+            if not parts:
+                continue
+            highlight: dict[str, Color] = {}
+            if structure.code in parts:  # the structure has its own label: one colour
+                for key in parts[structure.code]:
+                    highlight[key] = HIGHLIGHT
+            else:
+                children = [c for c in structure.children if any(n.code in parts for n in c.walk())]
+                for index, child in enumerate(children):
+                    for keys in keys_under(child, variant).values():
+                        for key in keys:
+                            highlight[key] = PALETTE[index % len(PALETTE)]
+            scene = f"{(region or structure).path}@{variant}"
+            if scene not in scenes:
+                members = [
+                    k for k, item in items.items()
+                    if _side_ok(side_of[k], variant) and item.role != "hidden"
+                ]  # fmt: skip
+                scenes[scene] = members
+                frame_keys = [k for keys in keys_under(region or structure, variant).values() for k in keys]
+                points = np.vstack([np.asarray(items[k].mesh.points) for k in frame_keys or members])
+                framings[scene] = Framing.around(points)
+            name = f"{structure.path.replace('/', '-')}-{variant}"
+            result.jobs.append(Job(name, scene, highlight, framings[scene]))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _mesh_digest(mesh: object) -> str:
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(mesh.points, dtype=np.float32).tobytes())  # type: ignore[attr-defined]
+    digest.update(np.ascontiguousarray(mesh.faces).tobytes())  # type: ignore[attr-defined]
+    return digest.hexdigest()
+
+
+def _digest_jobs(work: Plan, settings: RenderSettings) -> None:
+    meshes = {k: _mesh_digest(item.mesh) for k, item in work.items.items()}
+    for job in work.jobs:
+        payload = {
+            "v": RENDER_VERSION,
+            "settings": asdict(settings),
+            "scene": sorted((k, work.items[k].role, meshes[k]) for k in work.scenes[job.scene]),
+            "highlight": sorted((k, list(c)) for k, c in job.highlight.items()),
+            "framing": asdict(job.framing) if job.framing else None,
+        }
+        job.digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def outputs_of(job: Job, settings: RenderSettings, out: Path) -> list[Path]:
+    names = [f"{job.name}-{i}.png" for i in range(1, settings.views + 1)]
+    names += [f"{job.name}-{i}-thumb.png" for i in range(1, settings.views + 1)]
+    names += [f"{job.name}.{ext}" for ext in ("mp4", "webm", "gif")]
+    return [out / n for n in names]
+
+
+def _render_scene(args: tuple) -> list[str]:
+    items, jobs, settings, out = args
+    from PIL import Image
+
+    from muscle_atlas.render.encode import interpolate, write_gif, write_videos
+    from muscle_atlas.render.engine import Renderer
+
+    renderer = Renderer(settings.size, settings.background, settings.ssaa)
+    renderer.load(items)
+    done = []
+    for job in jobs:
+        frames = renderer.turntable(job.highlight, job.framing, settings.views)
+        for index, frame in enumerate(frames, start=1):
+            image = Image.fromarray(frame)
+            image.save(out / f"{job.name}-{index}.png", optimize=False, compress_level=6)
+            thumb = image.resize((settings.thumb, settings.thumb), Image.LANCZOS)
+            thumb.save(out / f"{job.name}-{index}-thumb.png", compress_level=6)
+        animation = frames
+        if settings.interpolate > 1:
+            animation = interpolate(frames, settings.interpolate)
+        fps = settings.fps * settings.interpolate
+        write_videos(animation, out / job.name, fps)
+        write_gif(animation, out / f"{job.name}.gif", fps)
+        done.append(job.name)
+    renderer.close()
+    return done
+
+
+def run(work: Plan, settings: RenderSettings, out: Path, jobs: int = 1, progress=None) -> list[str]:
+    """Render every job whose outputs are missing or stale; return the names rendered."""
+    out.mkdir(parents=True, exist_ok=True)
+    _digest_jobs(work, settings)
+    cache_path = out / CACHE_FILE
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    todo = [
+        j for j in work.jobs
+        if cache.get(j.name) != j.digest or not all(p.exists() for p in outputs_of(j, settings, out))
+    ]  # fmt: skip
+    by_scene: dict[str, list[Job]] = defaultdict(list)
+    for job in todo:
+        by_scene[job.scene].append(job)
+    # Split scenes into about `jobs` balanced batches of work.
+    batches: list[tuple] = []
+    for scene, scene_jobs in sorted(by_scene.items(), key=lambda kv: -len(kv[1])):
+        items = [work.items[k] for k in work.scenes[scene]]
+        chunk = max(1, -(-len(scene_jobs) // max(1, jobs)))
+        for start in range(0, len(scene_jobs), chunk):
+            batches.append((items, scene_jobs[start : start + chunk], settings, out))
+    rendered: list[str] = []
+    if jobs <= 1:
+        for batch in batches:
+            rendered += _render_scene(batch)
+            if progress:
+                progress(len(batch[1]))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for names in pool.map(_render_scene, batches):
+                rendered += names
+                if progress:
+                    progress(len(names))
+    for job in work.jobs:
+        cache[job.name] = job.digest
+    cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    return rendered
+
+
+def available_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

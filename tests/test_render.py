@@ -1,0 +1,85 @@
+"""Renders are looked at: the highlighted pixels fall where the structure projects."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+from muscle_atlas.anatomy.match import match_labels
+from muscle_atlas.demo.phantom import make_phantom, phantom_names
+from muscle_atlas.geometry.surfaces import simplify, surfaces_from_volume, to_trimesh
+from muscle_atlas.render.camera import Framing
+from muscle_atlas.render.engine import HIGHLIGHT, Renderer, SceneItem
+from muscle_atlas.sources.volume import LabelVolume
+
+
+@pytest.fixture(scope="module")
+def phantom_scene() -> tuple[dict[str, SceneItem], dict[str, str]]:
+    labels, affine = make_phantom()
+    volume = LabelVolume(path=Path("phantom"), data=labels.astype(np.int32), affine=affine)
+    names = {str(i): n for i, n in enumerate(phantom_names(), start=1)}
+    matches = {m.key: m for m in match_labels(names)}
+    surfaces = surfaces_from_volume(volume)
+    items = {}
+    for value, mesh in surfaces.items():
+        match = matches[str(value)]
+        role = "muscle" if match.status == "matched" else ("bone" if match.kind == "bone" else "hidden")
+        items[str(value)] = SceneItem(str(value), simplify(mesh, 3000), role)
+    return items, {k: f"{m.path}:{m.side}" for k, m in matches.items()}
+
+
+def test_phantom_labels_match_and_surfaces_keep_their_volume() -> None:
+    labels, affine = make_phantom()
+    names = {str(i): n for i, n in enumerate(phantom_names(), start=1)}
+    results = match_labels(names)
+    assert all(r.status in ("matched", "context") for r in results)
+    volume = LabelVolume(path=Path("p"), data=labels.astype(np.int32), affine=affine)
+    counts = volume.label_counts()
+    for value, mesh in surfaces_from_volume(volume).items():
+        expected = counts[value] * volume.voxel_volume_mm3
+        assert to_trimesh(mesh).volume == pytest.approx(expected, rel=0.05), names[str(value)]
+
+
+def _highlight_mask(image: np.ndarray) -> np.ndarray:
+    r, g, b = (image[..., i].astype(int) for i in range(3))
+    return (r > 120) & (g < 90) & (b < 90) & (r - g > 80)
+
+
+@pytest.mark.parametrize("muscle", ["leg/soleus:left", "leg/tibialis-posterior:right", "leg/popliteus:left"])
+def test_highlighted_pixels_fall_where_the_structure_projects(phantom_scene, muscle: str) -> None:
+    items, where = phantom_scene
+    key = next(k for k, w in where.items() if w == muscle)
+    renderer = Renderer(size=200, ssaa=False)
+    renderer.load(list(items.values()))
+    leg_keys = [k for k, w in where.items() if w.endswith(muscle.split(":")[1]) and items.get(k)]
+    framing = Framing.around(np.vstack([items[k].mesh.points for k in leg_keys if k in items]))
+    renderer.turntable({key: HIGHLIGHT}, framing, 1)  # sets the styles
+    points = np.asarray(items[key].mesh.points)[::5]
+    for index in range(4):
+        image = renderer.view(framing, index, 4)
+        mask = _highlight_mask(image)
+        assert mask.sum() > 20, f"{muscle} not visible in view {index + 1}"
+        projected = renderer.project(points)
+        rows, cols = np.nonzero(mask)
+        lo, hi = projected.min(axis=0) - 3, projected.max(axis=0) + 3
+        inside = (cols >= lo[0]) & (cols <= hi[0]) & (rows >= lo[1]) & (rows <= hi[1])
+        assert inside.mean() > 0.97, f"{muscle} view {index + 1}: highlight outside its projection"
+    renderer.close()
+
+
+def test_renders_are_deterministic(phantom_scene) -> None:
+    items, where = phantom_scene
+    key = next(k for k, w in where.items() if w == "leg/soleus:left")
+    framing = Framing.around(np.vstack([i.mesh.points for i in items.values()]))
+    images = []
+    for _ in range(2):
+        renderer = Renderer(size=160, ssaa=True)
+        renderer.load(list(items.values()))
+        images.append(renderer.turntable({key: HIGHLIGHT}, framing, 2))
+        renderer.close()
+    assert all(np.array_equal(a, b) for a, b in zip(images[0], images[1], strict=True))
