@@ -130,8 +130,7 @@ class _Entry:
     def target(self) -> str:
         if self.structure is not None:
             return self.structure.path
-        assert self.context is not None
-        return f"context:{self.context.slug}"
+        return f"context:{self.context.slug}" if self.context else ""
 
     @property
     def display(self) -> str:
@@ -297,8 +296,7 @@ class Matcher:
             result.path = structure.path
             result.structure = structure.name
             result.kind = structure.kind
-        else:
-            assert entry.context is not None
+        elif entry.context is not None:
             result.status = "context"
             result.path = f"context:{entry.context.slug}"
             result.structure = entry.context.name
