@@ -219,11 +219,7 @@ def test_kb_json_lists_everything(capsys: pytest.CaptureFixture[str]) -> None:
     muscles = [r for r in records if r["kind"] in ("muscle", "head")]
     assert len(muscles) == 169
     for record in muscles:
-        assert all(
-            record["facts"][f] not in ("", None)
-            for f in FACT_FIELDS
-            if f not in ("synonyms", "abbreviations")
-        )
+        assert all(record["facts"][f] not in ("", None) for f in FACT_FIELDS if f not in ("synonyms", "abbreviations"))
 
 
 def test_kb_query_and_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
@@ -233,9 +229,7 @@ def test_kb_query_and_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert "not found" in capsys.readouterr().err
 
 
-def test_match_command_on_calf_mri_with_a_map(
-    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_match_command_on_calf_mri_with_a_map(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mapping = tmp_path / "calf.map"
     mapping.write_text("17 = soleus left\n18 = soleus right\n")
     volume = data / "qmritools-calf-mri" / "labels.nii.gz"

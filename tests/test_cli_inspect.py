@@ -13,9 +13,7 @@ from muscle_atlas.cli import main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "muscle_atlas", *args], capture_output=True, text=True, check=False
-    )
+    return subprocess.run([sys.executable, "-m", "muscle_atlas", *args], capture_output=True, text=True, check=False)
 
 
 def test_help_and_version() -> None:

@@ -51,9 +51,7 @@ def test_lps_storage_gives_the_same_world_box_as_ras(tmp_path: Path) -> None:
     flipped = data[::-1, ::-1, :].copy()
     lps_affine = np.diag([-2.0, -2.0, 3.0, 1.0])
     lps_affine[:3, 3] = [2.0 * (data.shape[0] - 1), 2.0 * (data.shape[1] - 1), 0]
-    lps = {
-        r.label: r for r in inspect_source(open_source(_save(tmp_path, flipped, lps_affine, "b.nii"))).rows
-    }
+    lps = {r.label: r for r in inspect_source(open_source(_save(tmp_path, flipped, lps_affine, "b.nii"))).rows}
     assert lps[3].bbox_min_mm == pytest.approx(ras[3].bbox_min_mm)
     assert lps[3].bbox_max_mm == pytest.approx(ras[3].bbox_max_mm)
     assert lps[3].volume_ml == pytest.approx(ras[3].volume_ml)
@@ -95,10 +93,7 @@ def test_disconnected_pieces_are_reported(tmp_path: Path) -> None:
 def test_table_mismatches_are_reported(tmp_path: Path) -> None:
     table = tmp_path / "labels.tsv"
     table.write_text("label\tname\n3\tsoleus_left\n9\tgone\n")
-    rows = {
-        r.label: r
-        for r in inspect_source(open_source(_save(tmp_path, _block_volume(), np.eye(4)), table)).rows
-    }
+    rows = {r.label: r for r in inspect_source(open_source(_save(tmp_path, _block_volume(), np.eye(4)), table)).rows}
     assert rows[3].name == "soleus_left" and rows[3].warnings == []
     assert rows[7].warnings == ["label present in the volume but absent from the table"]
     assert rows[9].warnings == ["table entry absent from the volume"]
@@ -154,9 +149,7 @@ def test_label_table_formats_detected_by_content(
 
 def test_itksnap_tolerates_what_itksnap_tolerates(tmp_path: Path) -> None:
     path = tmp_path / "body.txt"
-    path.write_text(
-        ITKSNAP + '  314  1 2 3  1 1 1 "314 Iliacus"# 4. Hip\n  415 1 2 3 1 1 1 "415 Gluteus Maximus\n'
-    )
+    path.write_text(ITKSNAP + '  314  1 2 3  1 1 1 "314 Iliacus"# 4. Hip\n  415 1 2 3 1 1 1 "415 Gluteus Maximus\n')
     table = read_label_table(path)
     assert table.entries[314].name == "314 Iliacus"
     assert table.entries[415].name == "415 Gluteus Maximus"
@@ -171,9 +164,7 @@ def test_itksnap_visibility_is_kept(tmp_path: Path) -> None:
 
 
 def test_totalsegmentator_task_maps_are_shipped() -> None:
-    assert {"total", "total_mr", "thigh_shoulder_muscles", "appendicular_bones"} <= set(
-        totalsegmentator_tasks()
-    )
+    assert {"total", "total_mr", "thigh_shoulder_muscles", "appendicular_bones"} <= set(totalsegmentator_tasks())
     table = read_label_table("totalsegmentator:total_mr")
     assert table.entries[40].name == "gluteus_maximus_left"
 
@@ -243,6 +234,8 @@ def _bad_sources(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     cases["2d"] = (_save(tmp_path, np.zeros((5, 5), np.uint8), np.eye(4), "flat.nii"), "a 2D image")
     floats = np.random.default_rng(0).random((4, 4, 4)).astype(np.float32)
     cases["float"] = (_save(tmp_path, floats, np.eye(4), "mri.nii.gz"), "non-integer label values")
+    ct = np.random.default_rng(2).integers(-1024, 2000, (12, 12, 12)).astype(np.int16)
+    cases["ct image"] = (_save(tmp_path, ct, np.eye(4), "ct.nii.gz"), "looks like an image")
     stl_dir = tmp_path / "empty-stl"
     stl_dir.mkdir()
     (stl_dir / "soleus.stl").write_bytes(b"")

@@ -112,12 +112,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muscle_atlas.commands import render
         from muscle_atlas.render.pipeline import RenderSettings
 
-        settings = RenderSettings(
-            views=args.views, size=args.size, ssaa=args.ssaa, interpolate=args.interpolate
-        )
-        return render.run(
-            args.source, args.output, args.labels, args.map, args.jobs, settings, args.triangles
-        )
+        settings = RenderSettings(views=args.views, size=args.size, ssaa=args.ssaa, interpolate=args.interpolate)
+        return render.run(args.source, args.output, args.labels, args.map, args.jobs, settings, args.triangles)
     if args.command == "demo":
         from muscle_atlas.commands import demo
 

@@ -144,9 +144,7 @@ def _canonical(structure: Structure, tree: StructureTree) -> Structure:
 class Matcher:
     """Index of every name a structure goes by; ``match(name)`` returns a :class:`MatchResult`."""
 
-    def __init__(
-        self, tree: StructureTree, context: tuple[ContextStructure, ...], aliases: list[dict]
-    ) -> None:
+    def __init__(self, tree: StructureTree, context: tuple[ContextStructure, ...], aliases: list[dict]) -> None:
         self.tree = tree
         self.bags: dict[frozenset[str], list[_Entry]] = defaultdict(list)
         self.abbreviations: dict[str, list[_Entry]] = defaultdict(list)
@@ -205,9 +203,7 @@ class Matcher:
             return [word]
         limit = max(1, len(word) // 4)
         distances = {
-            v: OSA.distance(word, v)
-            for v in self.vocabulary
-            if v[0] == word[0] and abs(len(v) - len(word)) <= limit
+            v: OSA.distance(word, v) for v in self.vocabulary if v[0] == word[0] and abs(len(v) - len(word)) <= limit
         }
         close = {v: d for v, d in distances.items() if d <= limit}
         if not close:
@@ -249,9 +245,7 @@ class Matcher:
 
     def match(self, name: str, key: str | None = None) -> MatchResult:
         parsed = parse_name(name)
-        result = MatchResult(
-            key=key if key is not None else name, name=name, status="unmatched", side=parsed.side
-        )
+        result = MatchResult(key=key if key is not None else name, name=name, status="unmatched", side=parsed.side)
         if not parsed.words:
             return result
         method = "exact"

@@ -242,9 +242,7 @@ def build_tree(files: list[tuple[str, str]]) -> StructureTree:
         seen: dict[str, int] = {}
         for s in structures.values():
             if s.path in seen:
-                raise AnatomyError(
-                    f"{origin[s.code]}: {s.code}: slug path {s.path!r} already used by {seen[s.path]}"
-                )
+                raise AnatomyError(f"{origin[s.code]}: {s.code}: slug path {s.path!r} already used by {seen[s.path]}")
             seen[s.path] = s.code
     return tree
 
@@ -292,9 +290,7 @@ class ContextStructure:
 @cache
 def load_context() -> tuple[ContextStructure, ...]:
     text = (resources.files("muscle_atlas.anatomy") / "data" / "context.yaml").read_text(encoding="utf-8")
-    return tuple(
-        ContextStructure(e["slug"], e["name"], e["category"], tuple(e["names"])) for e in yaml.safe_load(text)
-    )
+    return tuple(ContextStructure(e["slug"], e["name"], e["category"], tuple(e["names"])) for e in yaml.safe_load(text))
 
 
 def tree_from_folder(folder: Path) -> StructureTree:

@@ -54,9 +54,7 @@ def _print_structure(structure: Structure) -> None:
 
     console = Console()
     trail = " › ".join(s.name for s in [*structure.ancestors(), structure])
-    console.print(
-        f"[bold]{structure.name}[/]  [dim]{structure.code} · {structure.kind} · /muscle/{structure.path}/[/]"
-    )
+    console.print(f"[bold]{structure.name}[/]  [dim]{structure.code} · {structure.kind} · /muscle/{structure.path}/[/]")
     console.print(f"[dim]{trail}[/]")
     if structure.description:
         console.print(structure.description)

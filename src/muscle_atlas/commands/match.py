@@ -57,9 +57,7 @@ def print_matches(results: list[MatchResult]) -> None:
     for r in results:
         if r.status in ("ambiguous", "unmatched"):
             options = "; ".join(f"{c.name} ({c.target}, {c.score:.0f})" for c in r.candidates) or "none"
-            console.print(
-                f"[yellow]{escape(r.key)} {escape(r.name)!r}[/]: {r.status}, closest: {escape(options)}"
-            )
+            console.print(f"[yellow]{escape(r.key)} {escape(r.name)!r}[/]: {r.status}, closest: {escape(options)}")
     if counts["ambiguous"] or counts["unmatched"]:
         console.print("Resolve them with a mapping file: --map FILE with lines like '17 = soleus left'.")
 

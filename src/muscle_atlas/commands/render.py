@@ -78,9 +78,7 @@ def run(
         TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
     ) as progress:
         task = progress.add_task("render", total=len(work.jobs))
-        rendered = pipeline.run(
-            work, settings, out / "renders", jobs, progress=lambda n: progress.advance(task, n)
-        )
+        rendered = pipeline.run(work, settings, out / "renders", jobs, progress=lambda n: progress.advance(task, n))
     print(
         f"{len(work.jobs)} turntables ({len(rendered)} rendered, {len(work.jobs) - len(rendered)} cached), "
         f"{settings.views} views each, in {time.perf_counter() - started:.1f} s → {out}"

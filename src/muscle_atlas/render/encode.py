@@ -69,9 +69,7 @@ def write_gif(frames: list[np.ndarray], path: Path, fps: float, size: int = GIF_
         images = [Image.fromarray(f).resize((side, side), Image.LANCZOS) for f in frames]
         palette = images[0].quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
         quantized = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
-        quantized[0].save(
-            path, save_all=True, append_images=quantized[1:], duration=int(1000 / fps), loop=0, optimize=True
-        )
+        quantized[0].save(path, save_all=True, append_images=quantized[1:], duration=int(1000 / fps), loop=0, optimize=True)
         if path.stat().st_size <= GIF_MAX_BYTES:
             break
     return path

@@ -56,9 +56,7 @@ class LabelVolume:
         """World (RAS mm) bounding box of a block of voxels, voxel edges included."""
         lo = np.array([s.start for s in index_slices], dtype=float) - 0.5
         hi = np.array([s.stop for s in index_slices], dtype=float) - 0.5
-        corners = np.array(
-            [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
-        )
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
         world = nib.affines.apply_affine(self.affine, corners)
         return world.min(axis=0), world.max(axis=0)
 
@@ -100,6 +98,11 @@ def read_volume(path: str | Path) -> LabelVolume:
         raise SourceError(f"a {raw.ndim}D image; expected 3D labels or a 4D one-hot stack", path)
 
     data = _as_integer_labels(raw, path)
+    if data.min() < 0 and np.unique(data).size > 255:
+        raise SourceError(
+            "negative values and hundreds of distinct values: this looks like an image (CT or MRI), not a segmentation",
+            path,
+        )
     volume = LabelVolume(path=path, data=data, affine=np.asarray(affine, dtype=float))
     if data.ndim == 4:
         _collapse_one_hot(volume)
