@@ -41,7 +41,7 @@ class Renderer:
         import pyvista as pv
 
         self.size = size
-        self.plotter = pv.Plotter(off_screen=True, window_size=(size, size), lighting="light_kit")
+        self.plotter = pv.Plotter(off_screen=True, window_size=(size, size), lighting="three lights")
         self.plotter.ren_win.SetMultiSamples(0)
         self.plotter.set_background(background)
         if ssaa:  # FXAA is not available with EGL/OSMesa builds of VTK
@@ -72,6 +72,9 @@ class Renderer:
         for key, actor in self.actors.items():
             prop = actor.GetProperty()
             item = self.items[key]
+            # Translucent surfaces show only their front faces: half the fragments, and a
+            # cleaner look than seeing each muscle's far side through its near side.
+            prop.SetBackfaceCulling(key not in highlight and item.role != "bone")
             if key in highlight:
                 prop.SetColor(*highlight[key])
                 prop.SetOpacity(1.0)
