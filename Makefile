@@ -11,7 +11,7 @@ export VTK_DEFAULT_OPENGL_WINDOW ?= vtkEGLRenderWindow
 demo: $(VENV)/.installed
 	$(VENV)/bin/muscle-atlas demo -o demo-site
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test tests/js/node_modules/.installed
 	$(VENV)/bin/ruff check src tests bench
 	$(PY) -m pytest
 
@@ -34,6 +34,11 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python apt
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed | apt-test
 	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Node tools the tests call (glTF validator, HTML checker, axe-core), from the npm registry.
+tests/js/node_modules/.installed: tests/js/package.json
+	cd tests/js && npm install --no-audit --no-fund --silent
 	touch $@
 
 clean:

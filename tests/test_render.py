@@ -83,3 +83,54 @@ def test_renders_are_deterministic(phantom_scene) -> None:
         images.append(renderer.turntable({key: HIGHLIGHT}, framing, 2))
         renderer.close()
     assert all(np.array_equal(a, b) for a, b in zip(images[0], images[1], strict=True))
+
+
+# --- the 38 VHF left-leg muscles, each recognisably in its own views ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def vhf_left(vhf: Path):
+    import pyvista as pv
+
+    from muscle_atlas.geometry.surfaces import clean_mesh
+
+    items, names = {}, {}
+    for path in sorted((vhf / "Left").glob("*.stl")):
+        names[path.stem] = path.stem
+    matches = {m.key: m for m in match_labels(names)}
+    for key, match in matches.items():
+        role = "muscle" if match.status == "matched" else ("bone" if match.kind == "bone" else "context")
+        mesh = simplify(clean_mesh(pv.read(vhf / "Left" / f"{key}.stl")), 2500)
+        items[key] = SceneItem(key, mesh, role)
+    return items, matches
+
+
+def test_each_vhf_left_muscle_is_where_it_projects_in_every_view(vhf_left) -> None:
+    items, matches = vhf_left
+    muscles = [k for k, m in matches.items() if m.status == "matched"]
+    assert len(muscles) == 38
+    renderer = Renderer(size=160, ssaa=False)
+    renderer.load(list(items.values()))
+    failures = []
+    for key in muscles:
+        region = matches[key].path.split("/")[0]
+        framing_keys = [k for k in muscles if matches[k].path.split("/")[0] == region]
+        framing = Framing.around(np.vstack([np.asarray(items[k].mesh.points) for k in framing_keys]))
+        renderer.turntable({key: HIGHLIGHT}, framing, 1)
+        points = np.asarray(items[key].mesh.points)[::4]
+        visible = 0
+        for index in range(16):
+            mask = _highlight_mask(renderer.view(framing, index, 16))
+            if mask.sum() < 4:
+                continue  # hidden behind a bone in this view
+            visible += 1
+            projected = renderer.project(points)
+            rows, cols = np.nonzero(mask)
+            lo, hi = projected.min(axis=0) - 2, projected.max(axis=0) + 2
+            inside = (cols >= lo[0]) & (cols <= hi[0]) & (rows >= lo[1]) & (rows <= hi[1])
+            if inside.mean() < 0.97:
+                failures.append((key, index + 1, round(float(inside.mean()), 3)))
+        if visible < 12:
+            failures.append((key, "visible in", visible))
+    renderer.close()
+    assert failures == []

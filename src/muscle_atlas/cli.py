@@ -74,11 +74,11 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--views", type=int, default=16, help="orientations per turntable (default 16)")
     p.add_argument("--size", type=int, default=800, help="image size in pixels (default 800)")
     p.add_argument(
-        "--interpolate",
+        "--animation-views",
         type=int,
-        default=1,
+        default=0,
         metavar="K",
-        help="animation frames per view step, cross-faded, for a smoother turn",
+        help="render K views (a multiple of --views) for a smoother animation; stills stay --views",
     )
     p.add_argument(
         "--no-ssaa",
@@ -86,7 +86,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="no supersampled anti-aliasing (about 2x faster, jagged edges)",
     )
-    p.add_argument("--triangles", type=int, default=12000, help="triangle budget per structure")
+    p.add_argument("--triangles", type=int, default=6000, help="triangle budget per structure (default 6000)")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -112,7 +112,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muscle_atlas.commands import render
         from muscle_atlas.render.pipeline import RenderSettings
 
-        settings = RenderSettings(views=args.views, size=args.size, ssaa=args.ssaa, interpolate=args.interpolate)
+        settings = RenderSettings(views=args.views, size=args.size, ssaa=args.ssaa, animation_views=args.animation_views)
         return render.run(args.source, args.output, args.labels, args.map, args.jobs, settings, args.triangles)
     if args.command == "demo":
         from muscle_atlas.commands import demo

@@ -12,20 +12,6 @@ GIF_SIZE = 400
 GIF_MAX_BYTES = 600 * 1024
 
 
-def interpolate(frames: list[np.ndarray], factor: int) -> list[np.ndarray]:
-    """``factor`` frames per step, cross-faded between neighbours (the turn closes on itself)."""
-    if factor <= 1:
-        return frames
-    out = []
-    for i, frame in enumerate(frames):
-        nxt = frames[(i + 1) % len(frames)].astype(np.float32)
-        cur = frame.astype(np.float32)
-        for k in range(factor):
-            t = k / factor
-            out.append(((1 - t) * cur + t * nxt).round().astype(np.uint8))
-    return out
-
-
 def write_videos(frames: list[np.ndarray], stem: Path, fps: float) -> list[Path]:
     mp4 = stem.with_suffix(".mp4")
     webm = stem.with_suffix(".webm")
@@ -49,6 +35,8 @@ def write_videos(frames: list[np.ndarray], stem: Path, fps: float) -> list[Path]
 
 
 def _ffmpeg(frames: list[np.ndarray], path: Path, fps: float, codec: list[str]) -> None:
+    """Pipe raw frames to the ffmpeg that imageio-ffmpeg ships. imageio's own writer does not
+    let us pass the bit-exact flags that make two encodes of the same frames byte-identical."""
     import subprocess
 
     import imageio_ffmpeg

@@ -34,8 +34,26 @@ class RenderSettings:
     thumb: int = 200
     background: str = "white"
     ssaa: bool = True
-    interpolate: int = 1  # animation frames per view step (>1: smoother turn)
-    fps: float = 8.0
+    animation_views: int = 0  # views in the animation; 0 = the still views (a multiple of views)
+    seconds_per_turn: float = 2.0
+
+    def validate(self) -> None:
+        from muscle_atlas.errors import ConfigError
+
+        problems = []
+        if self.views < 1:
+            problems.append("views must be at least 1")
+        if self.size < 64 or self.thumb < 16:
+            problems.append("image size must be at least 64 pixels")
+        if self.animation_views and (self.animation_views < self.views or self.animation_views % self.views):
+            problems.append(f"animation views ({self.animation_views}) must be a multiple of views ({self.views})")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @property
+    def frames(self) -> int:
+        """Views rendered per turntable: the animation's, of which every k-th is a still."""
+        return max(self.views, self.animation_views)
 
 
 @dataclass
@@ -163,33 +181,35 @@ def _digest_jobs(work: Plan, settings: RenderSettings) -> None:
 def outputs_of(job: Job, settings: RenderSettings, out: Path) -> list[Path]:
     names = [f"{job.name}-{i}.png" for i in range(1, settings.views + 1)]
     names += [f"{job.name}-{i}-thumb.png" for i in range(1, settings.views + 1)]
-    names += [f"{job.name}.{ext}" for ext in ("mp4", "webm", "gif")]
+    names += [f"{job.name}.{ext}" for ext in ("mp4", "webm", "gif", "glb")]
     return [out / n for n in names]
 
 
 def _render_scene(args: tuple) -> list[str]:
-    items, jobs, settings, out = args
+    items, jobs, settings, out, single_thread = args
+    if single_thread:  # one rasteriser thread per worker process: the processes share the cores
+        os.environ["LP_NUM_THREADS"] = "1"
     from PIL import Image
 
-    from muscle_atlas.render.encode import interpolate, write_gif, write_videos
+    from muscle_atlas.render.encode import write_gif, write_videos
     from muscle_atlas.render.engine import Renderer
+    from muscle_atlas.render.model import write_glb
 
     renderer = Renderer(settings.size, settings.background, settings.ssaa)
     renderer.load(items)
+    step = settings.frames // settings.views
+    fps = settings.frames / settings.seconds_per_turn
     done = []
     for job in jobs:
-        frames = renderer.turntable(job.highlight, job.framing, settings.views)
-        for index, frame in enumerate(frames, start=1):
+        frames = renderer.turntable(job.highlight, job.framing, settings.frames)
+        for index, frame in enumerate(frames[::step], start=1):
             image = Image.fromarray(frame)
-            image.save(out / f"{job.name}-{index}.png", optimize=False, compress_level=6)
+            image.save(out / f"{job.name}-{index}.png", compress_level=2)
             thumb = image.resize((settings.thumb, settings.thumb), Image.LANCZOS)
             thumb.save(out / f"{job.name}-{index}-thumb.png", compress_level=6)
-        animation = frames
-        if settings.interpolate > 1:
-            animation = interpolate(frames, settings.interpolate)
-        fps = settings.fps * settings.interpolate
-        write_videos(animation, out / job.name, fps)
-        write_gif(animation, out / f"{job.name}.gif", fps)
+        write_videos(frames, out / job.name, fps)
+        write_gif(frames, out / f"{job.name}.gif", fps)
+        write_glb(out / f"{job.name}.glb", items, job.highlight)
         done.append(job.name)
     renderer.close()
     return done
@@ -214,7 +234,7 @@ def run(work: Plan, settings: RenderSettings, out: Path, jobs: int = 1, progress
         items = [work.items[k] for k in work.scenes[scene]]
         chunk = max(1, -(-len(scene_jobs) // max(1, jobs)))
         for start in range(0, len(scene_jobs), chunk):
-            batches.append((items, scene_jobs[start : start + chunk], settings, out))
+            batches.append((items, scene_jobs[start : start + chunk], settings, out, jobs > 1))
     rendered: list[str] = []
     if jobs <= 1:
         for batch in batches:

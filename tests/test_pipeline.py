@@ -1,0 +1,123 @@
+"""The render pipeline end to end: outputs, cache, determinism, animations and 3D models."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from muscle_atlas.commands.render import render_source
+from muscle_atlas.demo.phantom import make_phantom, phantom_names
+from muscle_atlas.render.pipeline import RenderSettings
+
+JS = Path(__file__).parent / "js"
+KEEP = ("Soleus", "Tibialis anterior", "Tibia")
+
+
+@pytest.fixture(scope="module")
+def small_phantom(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Soleus, tibialis anterior and tibia of both phantom legs, with an ITK-SNAP table."""
+    folder = tmp_path_factory.mktemp("phantom")
+    labels, affine = make_phantom()
+    names = phantom_names()
+    keep = [i for i, n in enumerate(names, start=1) if n.rsplit(" ", 1)[0] in KEEP]
+    labels = np.where(np.isin(labels, keep), labels, 0).astype(np.uint8)
+    nib.save(nib.Nifti1Image(labels, affine), folder / "legs.nii.gz")
+    rows = [f'{v} 200 50 50 1 1 1 "{names[v - 1]}"' for v in keep]
+    (folder / "legs.txt").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+SETTINGS = {"views": 4, "size": 96, "thumb": 32, "ssaa": False}
+
+
+def _render(folder: Path, out: Path, **extra) -> object:
+    settings = RenderSettings(**{**SETTINGS, **extra})
+    return render_source(str(folder / "legs.nii.gz"), out, str(folder / "legs.txt"), None, 1, settings, 1500, progress=False)
+
+
+def test_outputs_measures_and_cache(small_phantom: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _render(small_phantom, out)
+    assert not result.cached and result.rendered == len(result.turntables)
+    assert "leg-soleus-left" in result.turntables and "leg-soleus-both" in result.turntables
+    assert "leg-superficial-posterior-compartment-right" in result.turntables
+    assert "lower-limb-both" in result.turntables
+    for name in result.turntables:
+        for index in range(1, 5):
+            assert (out / "renders" / f"{name}-{index}.png").is_file()
+            assert (out / "renders" / f"{name}-{index}-thumb.png").is_file()
+        for ext in ("mp4", "webm", "gif", "glb"):
+            assert (out / "renders" / f"{name}.{ext}").stat().st_size > 0
+    with (out / "measures.csv").open() as handle:
+        rows = {(r["structure"], r["side"]): r for r in csv.DictReader(handle)}
+    assert {"volume_mL", "surface_area_cm2", "length_mm", "max_cross_section_cm2"} <= set(next(iter(rows.values())))
+    left, right = rows[("leg/soleus", "left")], rows[("leg/soleus", "right")]
+    assert float(left["volume_mL"]) == pytest.approx(float(right["volume_mL"]), rel=0.03)  # mirror images
+    assert abs(float(left["asymmetry_volume_pct"])) < 3
+    assert float(left["centroid_R_mm"]) < 0 < float(right["centroid_R_mm"])  # RAS: left is -x
+    assert json.loads((out / "measures.json").read_text())[0]["structure"]
+    # Nothing changed: nothing is rendered or encoded, and it is quick.
+    before = {p: p.stat().st_mtime_ns for p in (out / "renders").iterdir()}
+    started = time.perf_counter()
+    again = _render(small_phantom, out)
+    assert again.cached and again.rendered == 0
+    assert time.perf_counter() - started < 5
+    assert before == {p: p.stat().st_mtime_ns for p in (out / "renders").iterdir()}
+
+
+def test_same_input_gives_the_same_bytes(small_phantom: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    _render(small_phantom, first)
+    _render(small_phantom, second)
+    files = sorted(p.relative_to(first) for p in (first / "renders").iterdir() if p.suffix in (".png", ".gif", ".glb"))
+    assert len(files) > 50
+    different = [str(f) for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
+    assert different == []
+    assert (first / "measures.csv").read_bytes() == (second / "measures.csv").read_bytes()
+
+
+def test_smoother_animation_keeps_the_stills(small_phantom: Path, tmp_path: Path) -> None:
+    import imageio.v3 as iio
+
+    plain, smooth = tmp_path / "plain", tmp_path / "smooth"
+    _render(small_phantom, plain)
+    _render(small_phantom, smooth, animation_views=16)
+    name = "leg-soleus-left"
+    for index in range(1, 5):
+        png = f"renders/{name}-{index}.png"
+        assert (plain / png).read_bytes() == (smooth / png).read_bytes()
+    frames = list(iio.imiter(smooth / "renders" / f"{name}.mp4", plugin="FFMPEG"))
+    assert len(frames) == 16
+    assert len(list(iio.imiter(plain / "renders" / f"{name}.mp4", plugin="FFMPEG"))) == 4
+
+
+def test_gif_fits_600_kb_at_the_default_size(small_phantom: Path) -> None:
+    from muscle_atlas.render.encode import GIF_MAX_BYTES, write_gif
+
+    rng = np.random.default_rng(0)
+    # A worst case for a palette: 16 noisy 800x800 frames.
+    frames = [rng.integers(0, 255, (800, 800, 3), dtype=np.uint8) for _ in range(16)]
+    path = small_phantom / "noise.gif"
+    write_gif(frames, path, 8)
+    assert path.stat().st_size <= GIF_MAX_BYTES
+
+
+def test_models_pass_the_gltf_validator(small_phantom: Path, tmp_path: Path) -> None:
+    if shutil.which("node") is None or not (JS / "node_modules" / "gltf-validator").is_dir():
+        pytest.skip("gltf-validator not installed (make test runs npm install in tests/js)")
+    _render(small_phantom, tmp_path)
+    models = sorted((tmp_path / "renders").glob("*.glb"))
+    report = subprocess.run(
+        ["node", str(JS / "validate-gltf.mjs"), *map(str, models)], capture_output=True, text=True, check=True
+    )
+    results = json.loads(report.stdout)
+    assert len(results) == len(models) > 0
+    assert [r for r in results if r["errors"]] == []
