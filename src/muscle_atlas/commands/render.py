@@ -24,7 +24,8 @@ def surfaces_of(source: Source, matches: list[MatchResult]) -> dict[str, object]
     """Label key → full-resolution world-mm surface (pyvista), for everything that is drawn."""
     import pyvista as pv
 
-    wanted = [m.key for m in matches if m.status in ("matched", "context")]
+    # Unidentified labels are drawn too, as context: they are part of the anatomy shown.
+    wanted = [m.key for m in matches if m.status != "ignored"]
     if source.volume is not None:
         surfaces = surfaces_from_volume(source.volume, [int(k) for k in wanted])
         return {str(k): v for k, v in surfaces.items()}

@@ -73,7 +73,7 @@ class Plan:
 
 
 def _role(match: MatchResult) -> str:
-    if match.status == "matched":
+    if match.status in ("matched", "unmatched", "ambiguous"):
         return "muscle"
     if match.status == "context":
         return {"bone": "bone", "fat": "hidden", "organ": "hidden"}.get(match.kind or "", "context")
