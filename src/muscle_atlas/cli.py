@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kb(sub)
     _add_match(sub)
     _add_render(sub)
+    _add_build(sub)
+    _add_serve(sub)
     _add_demo(sub)
     return parser
 
@@ -89,6 +91,46 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--triangles", type=int, default=6000, help="triangle budget per structure (default 6000)")
 
 
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--labels", metavar="TABLE", help="label table, or totalsegmentator:<task>")
+    p.add_argument("--map", metavar="FILE", help="mapping file for labels the matcher cannot name")
+    p.add_argument("--jobs", type=int, default=None, help="parallel render processes (default: all CPUs)")
+    p.add_argument("--views", type=int, default=None, help="orientations per turntable (default 16)")
+    p.add_argument("--size", type=int, default=None, help="image size in pixels (default 800)")
+    p.add_argument(
+        "--animation-views",
+        type=int,
+        default=None,
+        metavar="K",
+        help="render K views (a multiple of --views) for a smoother animation",
+    )
+    p.add_argument(
+        "--no-ssaa",
+        dest="ssaa",
+        action="store_false",
+        default=None,
+        help="no supersampled anti-aliasing (about 2x faster, jagged edges)",
+    )
+    p.add_argument("--triangles", type=int, default=None, help="triangle budget per structure (default 6000)")
+
+
+def _add_build(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="build the atlas website from a source")
+    p.add_argument("source", nargs="?", help="NIfTI label volume or folder of meshes (or set it in --config)")
+    p.add_argument("-o", "--output", help="output folder (replaced only by a complete build)")
+    p.add_argument("--config", metavar="atlas.toml", help="atlas project file; flags override it")
+    p.add_argument("--format", choices=("html", "jekyll"), default=None, help="html site (default) or Jekyll pages")
+    p.add_argument("--title", help="site title")
+    p.add_argument("--base-url", help="public URL of the site, for sitemap.xml and canonical links")
+    _add_render_options(p)
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve a built site on 127.0.0.1")
+    p.add_argument("folder", help="the built site")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="generate the embedded synthetic demo data set and inspect it")
     p.add_argument("-o", "--output", default="demo-site", help="output folder (default: demo-site)")
@@ -114,6 +156,15 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         settings = RenderSettings(views=args.views, size=args.size, ssaa=args.ssaa, animation_views=args.animation_views)
         return render.run(args.source, args.output, args.labels, args.map, args.jobs, settings, args.triangles)
+    if args.command == "build":
+        from muscle_atlas.commands import build
+        from muscle_atlas.config import request_from
+
+        return build.run(request_from(args))
+    if args.command == "serve":
+        from muscle_atlas.commands import serve
+
+        return serve.run(args.folder, args.port)
     if args.command == "demo":
         from muscle_atlas.commands import demo
 

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from muscle_atlas import __version__
-from muscle_atlas.anatomy.match import MatchResult, match_labels, read_mapping
+from muscle_atlas.anatomy.match import MatchResult, default_matcher, match_labels, read_mapping
+from muscle_atlas.anatomy.tree import load_tree
 from muscle_atlas.geometry.measures import Measures, asymmetry_percent, measure
 from muscle_atlas.geometry.surfaces import clean_mesh, simplify, surfaces_from_volume, to_trimesh
 from muscle_atlas.render import pipeline
@@ -88,12 +89,39 @@ class RenderResult:
     cached: bool
 
 
+def select(matches: list[MatchResult], include: list[str], exclude: list[str]) -> None:
+    """Structures left out by the project become context: drawn, but without pages."""
+    if not include and not exclude:
+        return
+    tree = load_tree()
+    wanted = [tree.get(i) for i in include]
+    unwanted = [tree.get(e) for e in exclude]
+    for match in matches:
+        if match.status != "matched" or match.code is None:
+            continue
+        chain = [*tree.by_code[match.code].ancestors(), tree.by_code[match.code]]
+        codes = {s.code for s in chain}
+        if (wanted and not any(w.code in codes for w in wanted)) or any(u.code in codes for u in unwanted):
+            match.status = "excluded"
+
+
+def resolve_mapping(map_file: str | None, inline: dict[str, str] | None) -> dict[str, MatchResult] | None:
+    mapping = read_mapping(map_file) if map_file else {}
+    if inline:
+        matcher = default_matcher()
+        for key, target in inline.items():
+            mapping[key.lower()] = matcher.resolve_target(target, f"mapping.{key}")
+    return mapping or None
+
+
 def render_source(
     source: str, out: Path, labels: str | None, map_file: str | None, jobs: int,
     settings: pipeline.RenderSettings, triangles: int, progress: bool = True,
+    inline_map: dict[str, str] | None = None, include: list[str] | None = None, exclude: list[str] | None = None,
 ) -> RenderResult:  # fmt: skip
     settings.validate()
-    key = input_key(Path(source), labels, map_file, {**asdict(settings), "triangles": triangles})
+    options = {**asdict(settings), "triangles": triangles, "map": inline_map, "include": include, "exclude": exclude}
+    key = input_key(Path(source), labels, map_file, options)
     manifest_path = out / MANIFEST
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
@@ -102,9 +130,10 @@ def render_source(
                 [MatchResult(**{**m, "candidates": []}) for m in manifest["matches"]],
                 manifest["measures"], manifest["turntables"], 0, True,
             )  # fmt: skip
+    mapping = resolve_mapping(map_file, inline_map)
     opened = open_source(Path(source), labels)
-    mapping = read_mapping(map_file) if map_file else None
     matches = match_labels(opened.label_names(), mapping)
+    select(matches, include or [], exclude or [])
     surfaces = surfaces_of(opened, matches)
     rows = measure_all(surfaces, matches)
     write_measures(rows, out)

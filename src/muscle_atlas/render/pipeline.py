@@ -73,7 +73,7 @@ class Plan:
 
 
 def _role(match: MatchResult) -> str:
-    if match.status in ("matched", "unmatched", "ambiguous"):
+    if match.status in ("matched", "unmatched", "ambiguous", "excluded"):
         return "muscle"
     if match.status == "context":
         return {"bone": "bone", "fat": "hidden", "organ": "hidden"}.get(match.kind or "", "context")

@@ -1,0 +1,110 @@
+"""``muscle-atlas build``: the whole pipeline, match → surfaces → measures → renders → pages.
+
+Nothing is lost: renders go to a cache beside the output (so a rebuild only renders what
+changed), the site is written into a temporary folder beside the target and swapped in only
+when it is complete; a build that fails or is interrupted leaves the previous site as it was.
+Sources are only ever read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from muscle_atlas.commands.render import render_source
+from muscle_atlas.errors import AtlasError
+from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.site.atlas import gather
+from muscle_atlas.site.html import SiteOptions, SiteWriter
+from muscle_atlas.site.provenance import Provenance, detect
+
+
+@dataclass
+class BuildRequest:
+    source: str
+    output: str
+    labels: str | None = None
+    map_file: str | None = None
+    inline_map: dict[str, str] = field(default_factory=dict)
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    jobs: int = 1
+    settings: RenderSettings = field(default_factory=RenderSettings)
+    triangles: int = 6000
+    format: str = "html"
+    site: SiteOptions = field(default_factory=SiteOptions)
+    provenance: Provenance | None = None
+    progress: bool = True
+
+
+def cache_dir(output: Path) -> Path:
+    return output.parent / f".{output.name}.muscle-atlas-cache"
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated(f"signal {signum}")
+
+
+def build(request: BuildRequest) -> Path:
+    output = Path(request.output).resolve()
+    source = Path(request.source)
+    if output == source.resolve() or source.resolve() in output.parents:
+        raise AtlasError("the output folder must not be inside the source", output)
+    if output.exists() and not output.is_dir():
+        raise AtlasError("exists and is not a folder", output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    settings = request.settings
+    result = render_source(
+        request.source, cache_dir(output), request.labels, request.map_file, request.jobs,
+        settings, request.triangles, progress=request.progress, inline_map=request.inline_map,
+        include=request.include, exclude=request.exclude,
+    )  # fmt: skip
+    atlas = gather(None, result.matches, result.turntables, result.measures, settings.views)
+    provenance = request.provenance or detect(source)
+    options = request.site
+    options.size, options.thumb = settings.size, settings.thumb
+    staging = output.parent / f".{output.name}.building-{os.getpid()}"
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+        if request.format == "jekyll":
+            from muscle_atlas.site.jekyll import JekyllWriter
+
+            JekyllWriter(atlas, provenance, options, cache_dir(output) / "renders").write(staging)
+        else:
+            SiteWriter(atlas, provenance, options, cache_dir(output) / "renders").write(staging)
+        _swap(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return output
+
+
+def _swap(staging: Path, output: Path) -> None:
+    """Replace ``output`` by the complete ``staging`` folder with two renames."""
+    retired = output.parent / f".{output.name}.previous-{os.getpid()}"
+    if output.exists():
+        output.rename(retired)
+    staging.rename(output)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def run(request: BuildRequest) -> int:
+    started = time.perf_counter()
+    output = build(request)
+    pages = sum(1 for _ in output.rglob("index.html")) or sum(1 for _ in output.rglob("*.md"))
+    print(f"built {pages} pages in {time.perf_counter() - started:.1f} s → {output}")
+    print(f"open it with: muscle-atlas serve {request.output}")
+    return 0

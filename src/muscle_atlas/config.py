@@ -1,0 +1,224 @@
+"""Atlas projects: ``atlas.toml`` holds what a lab sets once; command-line flags override it.
+
+Every option has a default. Every error in the file is collected with its key and reported
+at once, before any work starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from muscle_atlas.errors import ConfigError
+from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.site.html import SiteOptions
+from muscle_atlas.site.provenance import Provenance
+
+TEMPLATE = """\
+# muscle-atlas project file. Every option has a default; delete what you do not need.
+# Build with:  muscle-atlas build --config atlas.toml     (flags on the command line win)
+
+[atlas]
+title = "Muscle atlas"
+introduction = ""                 # shown on the home page
+base_url = "http://127.0.0.1:8000/"   # public URL of the site (sitemap.xml, canonical links)
+
+[source]
+path = "segmentation.nii.gz"      # a NIfTI label volume, or a folder with one mesh per structure
+labels = ""                       # label table (ITK-SNAP, Slicer, FreeSurfer, TSV/CSV, JSON) or totalsegmentator:<task>
+map = ""                          # mapping file: "label or name = structure [side]" per line
+
+[mapping]                         # the same overrides, inline
+# "17" = "soleus right"
+
+[structures]
+include = []                      # only these structures (codes, slugs or paths like "leg"); empty = all
+exclude = []                      # drawn as context, without pages
+
+[render]
+views = 16
+size = 800
+thumbnail = 200
+background = "white"
+ssaa = true
+animation_views = 0               # e.g. 64 for a smoother turn (a multiple of views)
+triangles = 6000
+jobs = 0                          # 0 = all CPUs
+
+[output]
+folder = "site"
+format = "html"                   # html, or jekyll for an existing Jekyll site
+
+[licence]                         # the dataset's licence and attribution, shown on every page
+name = ""                         # e.g. "CC BY 4.0"
+url = ""
+holder = ""
+dataset = ""                      # what the data is, e.g. "Calf MRI of 12 volunteers"
+citation = ""
+citation_url = ""
+notice = ""
+"""
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "atlas": {"title": str, "introduction": str, "base_url": str},
+    "source": {"path": str, "labels": str, "map": str},
+    "mapping": {},
+    "structures": {"include": list, "exclude": list},
+    "render": {
+        "views": int,
+        "size": int,
+        "thumbnail": int,
+        "background": str,
+        "ssaa": bool,
+        "animation_views": int,
+        "triangles": int,
+        "jobs": int,
+    },
+    "output": {"folder": str, "format": str},
+    "licence": {"name": str, "url": str, "holder": str, "dataset": str, "citation": str, "citation_url": str, "notice": str},
+}
+
+
+@dataclass
+class Project:
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    folder: Path = Path()
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        value = self.values.get(section, {}).get(key)
+        return default if value in (None, "") else value
+
+    def path(self, section: str, key: str) -> str | None:
+        value = self.get(section, key)
+        if value is None or str(value).startswith("totalsegmentator:"):
+            return value
+        return str((self.folder / value).resolve()) if not os.path.isabs(value) else value
+
+
+def load_project(path: str | Path) -> Project:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("no such project file", path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML ({exc})", path) from exc
+    problems = []
+    for section, values in data.items():
+        if section not in _SCHEMA:
+            problems.append(f"{section}: unknown section (known: {', '.join(_SCHEMA)})")
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"{section}: must be a table [{section}]")
+            continue
+        for key, value in values.items():
+            if section == "mapping":
+                if not isinstance(value, str):
+                    problems.append(f'mapping.{key}: must be a string like "soleus right"')
+                continue
+            expected = _SCHEMA[section].get(key)
+            if expected is None:
+                problems.append(f"{section}.{key}: unknown key")
+            elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                problems.append(f"{section}.{key}: must be {_type_name(expected)}, not {value!r}")
+    project = Project(data, path.parent.resolve())
+    render = data.get("render", {}) if isinstance(data.get("render"), dict) else {}
+    for key in ("views", "size", "thumbnail", "triangles"):
+        if isinstance(render.get(key), int) and render[key] < 1:
+            problems.append(f"render.{key}: must be at least 1")
+    if isinstance(render.get("jobs"), int) and render["jobs"] < 0:
+        problems.append("render.jobs: must be 0 (all CPUs) or more")
+    fmt = project.get("output", "format")
+    if fmt is not None and fmt not in ("html", "jekyll"):
+        problems.append(f"output.format: must be 'html' or 'jekyll', not {fmt!r}")
+    for key in ("path", "labels", "map"):
+        value = project.get("source", key)
+        if isinstance(value, str) and value and not value.startswith("totalsegmentator:"):
+            if not Path(project.path("source", key) or "").exists():
+                problems.append(f"source.{key}: no such file or folder: {value}")
+    for key in ("include", "exclude"):
+        items = project.get("structures", key) or []
+        if isinstance(items, list) and not all(isinstance(i, str | int) for i in items):
+            problems.append(f"structures.{key}: must be a list of codes, slugs or paths")
+    if problems:
+        raise ConfigError("; ".join(problems), path)
+    return project
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    return {str: "a string", int: "an integer", bool: "true or false", list: "a list"}.get(expected, str(expected))  # type: ignore[arg-type]
+
+
+def write_template(folder: str | Path) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "atlas.toml"
+    if path.exists():
+        raise ConfigError("already exists; not overwritten", path)
+    path.write_text(TEMPLATE, encoding="utf-8")
+    return path
+
+
+def request_from(args: argparse.Namespace):
+    """The build request: project file values, overridden by the flags the user gave."""
+    from muscle_atlas.commands.build import BuildRequest
+
+    project = load_project(args.config) if getattr(args, "config", None) else Project()
+
+    def pick(flag: Any, section: str, key: str, default: Any) -> Any:
+        return flag if flag is not None else project.get(section, key, default)
+
+    source = args.source or project.path("source", "path")
+    if not source:
+        raise ConfigError("no source: give SOURCE or set source.path in the project file")
+    output = args.output or (str(project.folder / project.get("output", "folder")) if args.config and
+                             project.get("output", "folder") else None) or "site"  # fmt: skip
+    jobs = pick(args.jobs, "render", "jobs", 0) or len(os.sched_getaffinity(0))
+    settings = RenderSettings(
+        views=pick(args.views, "render", "views", 16),
+        size=pick(args.size, "render", "size", 800),
+        thumb=project.get("render", "thumbnail", 200),
+        background=project.get("render", "background", "white"),
+        ssaa=pick(args.ssaa, "render", "ssaa", True),
+        animation_views=pick(args.animation_views, "render", "animation_views", 0),
+    )
+    settings.validate()
+    site = SiteOptions(
+        title=pick(getattr(args, "title", None), "atlas", "title", "Muscle atlas"),
+        intro=project.get("atlas", "introduction", ""),
+        base_url=_with_slash(pick(getattr(args, "base_url", None), "atlas", "base_url", "http://127.0.0.1:8000/")),
+    )
+    provenance = None
+    if project.get("licence", "name") or project.get("licence", "dataset"):
+        citation = project.get("licence", "citation")
+        provenance = Provenance(
+            name=project.get("licence", "dataset", Path(source).name),
+            licence=project.get("licence", "name"),
+            licence_url=project.get("licence", "url"),
+            holder=project.get("licence", "holder"),
+            citations=[(citation, project.get("licence", "citation_url", ""))] if citation else [],
+            notice=project.get("licence", "notice"),
+        )
+    return BuildRequest(
+        source=source,
+        output=output,
+        labels=args.labels or project.path("source", "labels"),
+        map_file=args.map or project.path("source", "map"),
+        inline_map=dict(project.values.get("mapping", {})),
+        include=[str(i) for i in project.get("structures", "include", [])],
+        exclude=[str(i) for i in project.get("structures", "exclude", [])],
+        jobs=jobs,
+        settings=settings,
+        triangles=pick(args.triangles, "render", "triangles", 6000),
+        format=pick(getattr(args, "format", None), "output", "format", "html"),
+        site=site,
+        provenance=provenance,
+    )
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,108 @@
+"""The atlas model: every page, its URL, titles, pictures, facts and numbers.
+
+Gather first, then write: this module builds the whole atlas in memory from the render result
+and the structure tree, so every page sees the same consistent data; ``site.html`` and
+``site.jekyll`` only write it out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from muscle_atlas.anatomy.match import MatchResult
+from muscle_atlas.anatomy.tree import Structure, StructureTree, load_tree
+
+VARIANT_ORDER = ("both", "left", "right", "none")
+SIDE_NAMES = {"left": "left", "right": "right", "both": "both sides", "none": ""}
+
+
+@dataclass
+class Page:
+    structure: Structure | None
+    kind: str
+    path: str  # below the site root, ending in "/": "muscle/leg/soleus/"
+    title: str
+    variants: list[str] = field(default_factory=list)  # turntables that exist, best first
+    children: list[Page] = field(default_factory=list)
+    parent: Page | None = None
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/")
+
+    @property
+    def stem(self) -> str:
+        """Render name prefix: ``leg-soleus``."""
+        return self.structure.path.replace("/", "-") if self.structure else ""
+
+    @property
+    def primary(self) -> str | None:
+        return self.variants[0] if self.variants else None
+
+
+@dataclass
+class Atlas:
+    pages: dict[str, Page]  # by path
+    structure_pages: list[Page]
+    matches: list[MatchResult]
+    measures: list[dict]
+    views: int
+    unidentified: list[MatchResult]
+
+    def page_of(self, structure: Structure) -> Page | None:
+        return self.pages.get(structure_path(structure))
+
+
+def structure_path(structure: Structure) -> str:
+    return f"muscle/{structure.path}/"
+
+
+def title_of(structure: Structure) -> str:
+    """The reference's form: "The soleus muscle of the leg"."""
+    name = structure.name[0].lower() + structure.name[1:]
+    region = structure.region
+    where = f" of the {region.name.lower()}" if region is not None and region is not structure else ""
+    if structure.kind == "limb":
+        return f"The muscles of the {structure.name.lower()}"
+    if structure.kind == "region":
+        return f"The muscles of the {structure.name.lower()}"
+    if structure.kind == "group":
+        return f"The {name}{where}"
+    if structure.kind == "head" and ", " in structure.name:
+        muscle, part = structure.name.split(", ", 1)
+        return f"The {part} of the {muscle.lower()} muscle{where}"
+    if name.endswith(("muscle", "muscles")):
+        return f"The {name}{where}"
+    return f"The {name} muscle{where}"
+
+
+def gather(tree: StructureTree | None, matches: list[MatchResult], turntables: list[str],
+           measures: list[dict], views: int) -> Atlas:  # fmt: skip
+    """Pages for every structure present in the data, plus their ancestors."""
+    tree = tree or load_tree()
+    available: dict[str, list[str]] = defaultdict(list)  # stem → variants
+    for name in turntables:
+        stem, variant = name.rsplit("-", 1)
+        available[stem].append(variant)
+    present = {m.code for m in matches if m.status == "matched" and m.code is not None}
+    codes = set(present)
+    for code in present:
+        codes.update(a.code for a in tree.by_code[code].ancestors())
+    pages: dict[str, Page] = {}
+    for structure in sorted((tree.by_code[c] for c in codes), key=lambda s: s.code):
+        stem = structure.path.replace("/", "-")
+        variants = sorted(available.get(stem, []), key=VARIANT_ORDER.index)
+        page = Page(structure, structure.kind, structure_path(structure), title_of(structure), variants)
+        pages[page.path] = page
+    for page in pages.values():
+        parent = page.structure.parent if page.structure else None
+        if parent is not None and structure_path(parent) in pages:
+            page.parent = pages[structure_path(parent)]
+            page.parent.children.append(page)
+    structure_pages = list(pages.values())
+    pages[""] = Page(None, "home", "", "Muscle atlas")
+    pages["muscle/"] = Page(None, "index", "muscle/", "All structures")
+    pages["search/"] = Page(None, "search", "search/", "Search the atlas")
+    unidentified = [m for m in matches if m.status in ("unmatched", "ambiguous")]
+    return Atlas(pages, structure_pages, matches, measures, views, unidentified)

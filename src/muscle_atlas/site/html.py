@@ -1,0 +1,408 @@
+"""Write the atlas as a self-contained static website (no CDN, relative links everywhere)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from muscle_atlas import __version__
+from muscle_atlas.site.atlas import SIDE_NAMES, Atlas, Page
+from muscle_atlas.site.provenance import Provenance
+
+ASSETS = "assets/"
+RENDERS = "assets/renders/"
+FACT_LABELS = (
+    ("latin", "Latin name"), ("origin", "Origin"), ("insertion", "Insertion"), ("action", "Action"),
+    ("innervation", "Innervation"), ("arterial_supply", "Arterial supply"),
+)  # fmt: skip
+KIND_NAMES = {"limb": "Limb", "region": "Region", "group": "Group", "muscle": "Muscle", "head": "Head or part"}
+
+
+@dataclass
+class SiteOptions:
+    title: str = "Muscle atlas"
+    intro: str = ""
+    base_url: str = "http://127.0.0.1:8000/"
+    notice: str | None = None
+    size: int = 800
+    thumb: int = 200
+
+
+def environment() -> jinja2.Environment:
+    """The one Jinja environment; autoescaping is on for every template."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("muscle_atlas.site", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def link(asset: str, path: str | Path) -> None:
+    """Hard-link a rendered file into the site (a copy where links are impossible)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(asset, target)
+    except OSError:
+        shutil.copyfile(asset, target)
+
+
+class SiteWriter:
+    def __init__(self, atlas: Atlas, provenance: Provenance, options: SiteOptions, renders: Path) -> None:
+        self.atlas = atlas
+        self.provenance = provenance
+        self.options = options
+        self.renders = renders
+        self.env = environment()
+        self.measures_by_path: dict[str, list[dict]] = {}
+        for row in atlas.measures:
+            self.measures_by_path.setdefault(row["structure"], []).append(row)
+
+    # --- URLs ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def root(page: Page) -> str:
+        return "../" * page.depth
+
+    def url(self, page: Page, target: str) -> str:
+        """Relative URL from ``page`` to ``target`` (a path below the site root)."""
+        return (self.root(page) + target) or "./"
+
+    # --- context ---------------------------------------------------------------------------------
+
+    def site_context(self, page: Page) -> dict:
+        root = self.root(page)
+        nav = []
+        for limb in [p for p in self.atlas.structure_pages if p.kind == "limb"]:
+            nav.append({
+                "name": limb.structure.name, "url": self.url(page, limb.path),
+                "children": [{"name": c.structure.name, "url": self.url(page, c.path)}
+                             for c in limb.children if c.kind == "region"],
+            })  # fmt: skip
+        return {
+            "title": self.options.title,
+            "root": root,
+            "nav": nav,
+            "attribution_html": self.provenance.html(),
+            "notice": self.options.notice or self.provenance.notice,
+            "generator": f"muscle-atlas {__version__}",
+            "css_url": self.url(page, ASSETS + "site.css"),
+            "js_url": self.url(page, ASSETS + "site.js"),
+            "search_url": self.url(page, "search/"),
+            "index_url": self.url(page, "muscle/"),
+            "favicon_url": self.url(page, ASSETS + "favicon.svg"),
+        }
+
+    def _render(self, page: Page, name: str, variant: str, index: int, thumb: bool = False) -> str:
+        suffix = "-thumb.png" if thumb else ".png"
+        return self.url(page, f"{RENDERS}{name}-{variant}-{index}{suffix}")
+
+    def _breadcrumbs(self, page: Page) -> list[dict]:
+        crumbs = [{"name": "Home", "url": self.url(page, "")}, {"name": "Muscles", "url": self.url(page, "muscle/")}]
+        chain = []
+        node: Page | None = page
+        while node is not None and node.structure is not None:
+            chain.append(node)
+            node = node.parent
+        crumbs += [{"name": p.structure.name, "url": self.url(page, p.path)} for p in reversed(chain)]
+        return crumbs
+
+    def _card(self, page: Page, child: Page) -> dict:
+        thumb = self._render(page, child.stem, child.primary, 1, thumb=True) if child.primary else None
+        return {
+            "name": child.structure.name, "url": self.url(page, child.path), "kind": KIND_NAMES[child.kind],
+            "thumb": thumb, "summary": _first_sentence(child.structure.description),
+            "width": self.options.thumb, "height": self.options.thumb,
+        }  # fmt: skip
+
+    def _measures(self, page: Page) -> dict | None:
+        rows = self.measures_by_path.get(page.structure.path)
+        if not rows:
+            return None
+        out = []
+        for row in rows:
+            side = f" ({row['side']})" if row["side"] != "none" else ""
+            out += [
+                {"label": f"Volume{side}", "value": f"{row['volume_mL']:.1f} mL"},
+                {"label": f"Length{side}", "value": f"{row['length_mm']:.0f} mm"},
+                {"label": f"Maximal cross-section{side}", "value": f"{row['max_cross_section_cm2']:.1f} cm²"},
+                {"label": f"Surface area{side}", "value": f"{row['surface_area_cm2']:.0f} cm²"},
+            ]
+        asymmetry = next((r["asymmetry_volume_pct"] for r in rows if r["asymmetry_volume_pct"] is not None), None)
+        if asymmetry is not None:
+            out.append({"label": "Volume asymmetry (left − right)", "value": f"{asymmetry:+.1f} %"})
+        return {"rows": out}
+
+    def _table(self, page: Page) -> dict | None:
+        region_path = page.structure.path
+        rows = []
+        for row in self.atlas.measures:
+            if not (row["structure"] == region_path or row["structure"].startswith(region_path + "/")):
+                continue
+            target = self.atlas.pages.get(f"muscle/{row['structure']}/")
+            name_cell = {"text": row["name"], "sort": row["name"]}
+            if target is not None:
+                name_cell["url"] = self.url(page, target.path)
+            rows.append([
+                name_cell, {"text": row["side"], "sort": row["side"]},
+                {"text": f"{row['volume_mL']:.1f}", "sort": row["volume_mL"]},
+                {"text": f"{row['length_mm']:.0f}", "sort": row["length_mm"]},
+                {"text": f"{row['max_cross_section_cm2']:.1f}", "sort": row["max_cross_section_cm2"]},
+                {"text": f"{row['surface_area_cm2']:.0f}", "sort": row["surface_area_cm2"]},
+                {"text": "—" if row["asymmetry_volume_pct"] is None else f"{row['asymmetry_volume_pct']:+.1f}",
+                 "sort": row["asymmetry_volume_pct"] if row["asymmetry_volume_pct"] is not None else ""},
+            ])  # fmt: skip
+        if not rows:
+            return None
+        return {
+            "caption": f"Measurements of the {page.structure.name.lower()} structures in this data set",
+            "columns": ["Structure", "Side", "Volume (mL)", "Length (mm)", "Max. cross-section (cm²)",
+                        "Surface area (cm²)", "Asymmetry (%)"],
+            "rows": rows,
+        }  # fmt: skip
+
+    def _siblings(self, page: Page) -> tuple[dict | None, dict | None]:
+        if page.parent is None:
+            return None, None
+        siblings = page.parent.children
+        index = siblings.index(page)
+        prev = siblings[index - 1] if index > 0 else None
+        nxt = siblings[index + 1] if index + 1 < len(siblings) else None
+        as_link = lambda p: {"name": p.structure.name, "url": self.url(page, p.path)} if p else None  # noqa: E731
+        return as_link(prev), as_link(nxt)
+
+    def page_context(self, page: Page) -> dict:
+        s = page.structure
+        facts = []
+        if s.facts:
+            facts = [{"label": label, "value": getattr(s.facts, key)} for key, label in FACT_LABELS]
+            facts += [{"label": "Code", "value": str(s.code)}, {"label": "FMA ID", "value": f"FMA:{s.facts.fma_id}"}]
+            if s.facts.abbreviations:
+                facts.append({"label": "Abbreviations", "value": ", ".join(s.facts.abbreviations)})
+            if s.facts.synonyms:
+                facts.append({"label": "Also called", "value": ", ".join(s.facts.synonyms)})
+        else:
+            facts = [{"label": "Code", "value": str(s.code)}]
+        variant = page.primary
+        video = model = None
+        gallery: list[dict] = []
+        downloads: list[dict] = []
+        if variant:
+            stem = f"{page.stem}-{variant}"
+            side = SIDE_NAMES[variant]
+            alt = page.title + (f", {side}" if side else "")
+            video = {
+                "webm": self.url(page, f"{RENDERS}{stem}.webm"), "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
+                "gif": self.url(page, f"{RENDERS}{stem}.gif"), "poster": self._render(page, page.stem, variant, 1),
+                "width": self.options.size, "height": self.options.size, "alt": f"{alt}, turning",
+            }  # fmt: skip
+            model = {"glb": self.url(page, f"{RENDERS}{stem}.glb"), "poster": video["poster"], "alt": f"3D model: {alt}"}
+            for index in range(1, self.atlas.views + 1):
+                caption = f"{page.title} - orientation {index}"
+                gallery.append({
+                    "full": self._render(page, page.stem, variant, index),
+                    "thumb": self._render(page, page.stem, variant, index, thumb=True),
+                    "caption": caption, "title": caption, "width": self.options.thumb, "height": self.options.thumb,
+                })  # fmt: skip
+            for other in page.variants:
+                other_stem = f"{page.stem}-{other}"
+                label = SIDE_NAMES[other] or "model"
+                downloads.append({"label": f"3D model, {label} (GLB)", "url": self.url(page, f"{RENDERS}{other_stem}.glb"),
+                                  "size": _size(self.renders / f"{other_stem}.glb")})  # fmt: skip
+                downloads.append({"label": f"Animation, {label} (GIF)", "url": self.url(page, f"{RENDERS}{other_stem}.gif"),
+                                  "size": _size(self.renders / f"{other_stem}.gif")})  # fmt: skip
+            downloads.append({"label": "Orientation 1 image (PNG)", "url": video["poster"],
+                              "size": _size(self.renders / f"{stem}-1.png")})  # fmt: skip
+        region = s.region
+        back_page = self.atlas.page_of(region) if region is not None and region is not s else page.parent
+        prev, nxt = self._siblings(page)
+        return {
+            "kind": page.kind,
+            "title": page.title,
+            "subheadline": "Images and description.",
+            "url": self.options.base_url + page.path,
+            "breadcrumbs": self._breadcrumbs(page),
+            "tags": [region.slug] if region is not None else [s.slug],
+            "description": s.description,
+            "latin": s.facts.latin if s.facts else None,
+            "facts": facts,
+            "video": video,
+            "model": model,
+            "gallery": gallery,
+            "measures": self._measures(page) if page.kind in ("muscle", "head") else None,
+            "children": [self._card(page, c) for c in page.children],
+            "table": self._table(page) if page.kind in ("region", "limb") else None,
+            "downloads": downloads,
+            "prev": prev,
+            "next": nxt,
+            "back": {"name": back_page.structure.name, "url": self.url(page, back_page.path)} if back_page else None,
+            "jsonld": self._jsonld(page, gallery),
+        }
+
+    def _jsonld(self, page: Page, gallery: list[dict]) -> Markup:
+        s = page.structure
+        data: dict = {
+            "@context": "https://schema.org",
+            "@type": "AnatomicalStructure",
+            "name": s.name,
+            "url": self.options.base_url + page.path,
+            "description": s.description,
+            "identifier": str(s.code),
+            "isPartOf": {"@type": "WebSite", "name": self.options.title, "url": self.options.base_url},
+        }
+        if s.facts:
+            data["alternateName"] = [s.facts.latin, *s.facts.synonyms, *s.facts.abbreviations]
+            data["code"] = {"@type": "MedicalCode", "codeValue": str(s.facts.fma_id), "codingSystem": "FMA"}
+        if s.region is not None and s.region is not s:
+            data["bodyLocation"] = s.region.name
+        if page.children:
+            data["subStructure"] = [{"@type": "AnatomicalStructure", "name": c.structure.name} for c in page.children]
+        if gallery:
+            data["image"] = self.options.base_url + RENDERS + f"{page.stem}-{page.primary}-1.png"
+        if self.provenance.licence_url:
+            data["license"] = self.provenance.licence_url
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        # JSON with every "<" escaped cannot close the <script> element it sits in.
+        return Markup(text.replace("<", "\\u003c"))  # noqa: S704
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def write(self, out: Path) -> list[str]:
+        """Write every page and asset into ``out`` (an empty folder); return the page paths."""
+        written = []
+        page_template = self.env.get_template("page.html")
+        for page in self.atlas.structure_pages:
+            html = page_template.render(site=self.site_context(page), page=self.page_context(page))
+            self._write(out / page.path / "index.html", html)
+            written.append(page.path)
+        home = self.atlas.pages[""]
+        self._write(out / "index.html", self.env.get_template("home.html").render(
+            site=self.site_context(home), page=self._home_context(home)))  # fmt: skip
+        index = self.atlas.pages["muscle/"]
+        self._write(out / "muscle" / "index.html", self.env.get_template("index.html").render(
+            site=self.site_context(index), page=self._simple_context(index, tree=self._tree(index))))  # fmt: skip
+        search = self.atlas.pages["search/"]
+        self._write(out / "search" / "index.html", self.env.get_template("search.html").render(
+            site=self.site_context(search), page=self._simple_context(search)))  # fmt: skip
+        missing = Page(None, "404", "", "Page not found")
+        site_404 = self.site_context(missing)
+        self._write(out / "404.html", self.env.get_template("404.html").render(
+            site=site_404, page=self._simple_context(missing)))  # fmt: skip
+        written += ["", "muscle/", "search/"]
+        self._write_static(out)
+        self._write_data(out, written)
+        return written
+
+    def _simple_context(self, page: Page, **extra: object) -> dict:
+        crumbs = [{"name": "Home", "url": self.url(page, "")}]
+        if page.path:
+            crumbs.append({"name": page.title, "url": self.url(page, page.path)})
+        base = {
+            "kind": page.kind, "title": page.title, "subheadline": "", "url": self.options.base_url + page.path,
+            "breadcrumbs": crumbs, "tags": [], "description": "", "latin": None, "facts": [], "video": None,
+            "model": None, "gallery": [], "measures": None, "children": [], "table": None, "downloads": [],
+            "prev": None, "next": None, "back": None, "jsonld": Markup(""), "intro": "", "tree": [],
+        }  # fmt: skip
+        base.update(extra)
+        return base
+
+    def _home_context(self, page: Page) -> dict:
+        tops = [p for p in self.atlas.structure_pages if p.kind == "region"] or [
+            p for p in self.atlas.structure_pages if p.kind == "limb"
+        ]
+        intro = self.options.intro or (
+            f"This atlas shows {sum(1 for p in self.atlas.structure_pages if p.kind in ('muscle', 'head'))} "
+            "muscles and muscle parts reconstructed from a segmentation: a turning 3D view, pictures from "
+            f"{self.atlas.views} directions, the anatomy and measurements of each."
+        )
+        if self.atlas.unidentified:
+            labels = ", ".join(f"{m.key} ({m.name})" if m.name != m.key else m.key for m in self.atlas.unidentified)
+            intro += (
+                f"\n\nUnidentified labels, drawn as context but without a page: {labels}. "
+                "Name them with a mapping file (--map) to give them pages."
+            )
+        return self._simple_context(page, title=self.options.title, intro=intro,
+                                    children=[self._card(page, c) for c in tops])  # fmt: skip
+
+    def _tree(self, page: Page) -> list[dict]:
+        def node(p: Page) -> dict:
+            return {"name": p.structure.name, "url": self.url(page, p.path), "kind": KIND_NAMES[p.kind],
+                    "children": [node(c) for c in p.children]}  # fmt: skip
+
+        return [node(p) for p in self.atlas.structure_pages if p.parent is None]
+
+    def _write(self, path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    def _write_static(self, out: Path) -> None:
+        static = resources.files("muscle_atlas.site") / "static"
+        for name in ("site.css", "site.js"):
+            self._write(out / ASSETS / name, (static / name).read_text(encoding="utf-8"))
+        vendor = out / ASSETS / "vendor"
+        vendor.mkdir(parents=True, exist_ok=True)
+        for name in ("model-viewer.min.js", "model-viewer-LICENSE.txt"):
+            (vendor / name).write_bytes((static / "vendor" / name).read_bytes())
+        self._write(out / ASSETS / "favicon.svg", FAVICON)
+        renders = out / RENDERS
+        for page in self.atlas.structure_pages:
+            for variant in page.variants:
+                stem = f"{page.stem}-{variant}"
+                names = [f"{stem}.{e}" for e in ("mp4", "webm", "gif", "glb")]
+                names += [f"{stem}-{i}{s}" for i in range(1, self.atlas.views + 1) for s in (".png", "-thumb.png")]
+                for name in names:
+                    link(self.renders / name, renders / name)
+
+    def _write_data(self, out: Path, written: list[str]) -> None:
+        index = []
+        for page in self.atlas.structure_pages:
+            s = page.structure
+            words = [s.name, KIND_NAMES[page.kind], s.description]
+            if s.facts:
+                words += [s.facts.latin, *s.facts.synonyms, *s.facts.abbreviations, s.facts.origin,
+                          s.facts.insertion, s.facts.action, s.facts.innervation, s.facts.arterial_supply]  # fmt: skip
+            index.append({"title": page.title, "url": page.path, "kind": page.kind, "text": " ".join(words)})
+        self._write(out / "search-index.json", json.dumps(index, ensure_ascii=False, separators=(",", ":")))
+        urls = "".join(f"  <url><loc>{_xml(self.options.base_url + p)}</loc></url>\n" for p in sorted(written))
+        self._write(out / "sitemap.xml", '<?xml version="1.0" encoding="UTF-8"?>\n'
+                    '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n")  # fmt: skip
+        self._write(out / "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {self.options.base_url}sitemap.xml\n")
+        data = out / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        for name in ("measures.csv", "measures.json"):
+            source = self.renders.parent / name
+            if source.exists():
+                (data / name).write_bytes(source.read_bytes())
+
+
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M10 3c6 4 9 12 7 26h-4C15 17 12 9 10 3z"'
+    ' fill="#c8102e"/><path d="M20 3c-2 6-2 14 1 26h-3c-3-12-2-20 2-26z" fill="#8a0a1f"/></svg>\n'
+)
+
+
+def _first_sentence(text: str) -> str:
+    head, _, _ = text.partition(". ")
+    return head if head.endswith(".") else head + "."
+
+
+def _size(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return ""
+    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
