@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build(sub)
     _add_serve(sub)
     _add_demo(sub)
+    _add_new(sub)
     return parser
 
 
@@ -132,8 +133,17 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="generate the embedded synthetic demo data set and inspect it")
+    p = sub.add_parser("demo", help="build the atlas of the embedded synthetic phantom (nothing to download)")
     p.add_argument("-o", "--output", default="demo-site", help="output folder (default: demo-site)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel render processes (default: all CPUs)")
+    p.add_argument("--views", type=int, default=16, help="orientations per turntable (default 16)")
+    p.add_argument("--size", type=int, default=800, help="image size in pixels (default 800)")
+    p.add_argument("--no-ssaa", dest="ssaa", action="store_false", help="no supersampled anti-aliasing")
+
+
+def _add_new(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("new", help="start an atlas project: writes DIR/atlas.toml with every option")
+    p.add_argument("folder", help="project folder (created if needed)")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -167,8 +177,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return serve.run(args.folder, args.port)
     if args.command == "demo":
         from muscle_atlas.commands import demo
+        from muscle_atlas.render.pipeline import RenderSettings
 
-        return demo.run(args.output)
+        return demo.run(args.output, args.jobs, RenderSettings(views=args.views, size=args.size, ssaa=args.ssaa))
+    if args.command == "new":
+        from muscle_atlas.config import write_template
+
+        path = write_template(args.folder)
+        print(f"wrote {path}; edit it, then: muscle-atlas build --config {path}")
+        return 0
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects unknown ones
 
 

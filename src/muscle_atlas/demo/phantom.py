@@ -55,11 +55,13 @@ PARTS: tuple[Part, ...] = (
     Part("Extensor digitorum longus", (50, 205, 50), 20, 22, (7, 9), 0.08, 0.95, 0.6, 2.5, (-4, 0)),
     Part("Extensor hallucis longus", (230, 220, 0), 11, 19, (5, 6), 0.06, 0.6, 0.33, 2, (0, 0)),
     Part("Soleus", (255, 38, 0), 6, -32, (30, 14), 0.1, 0.85, 0.55, 4, (0, 4)),
-    Part("Gastrocnemius medial", (255, 165, 0), -16, -52, (16, 12), 0.42, 1.0, 0.78, 3, (4, -2)),
-    Part("Gastrocnemius lateral", (255, 105, 180), 19, -49, (13, 10), 0.52, 1.0, 0.82, 3, (-2, 0)),
+    Part("Gastrocnemius medial", (255, 165, 0), -14, -54, (17, 12), 0.42, 1.0, 0.78, 3, (4, -2)),
+    Part("Gastrocnemius lateral", (255, 105, 180), 18, -51, (13, 10), 0.52, 1.0, 0.82, 3, (-2, 0)),
     Part("Plantaris", (220, 20, 60), 12, -28, (4, 4), 0.78, 1.0, 0.9, 1.5, (0, 0)),
 )
-SUBCUTANEOUS_FAT = Part("Subcutaneous fat", (240, 200, 160), 6, -10, (52, 46), 0.0, 1.0, 0.75, 32)
+SUBCUTANEOUS_FAT = Part("Subcutaneous fat", (240, 200, 160), 4, -12, (58, 56), 0.0, 1.0, 0.75, 32)
+# The muscles and bones lie inside this ellipse; the fat is the rest of the outline.
+_DEEP_FASCIA = Part("", (0, 0, 0), 4, -12, (52, 50), 0.0, 1.0, 0.75, 26)
 
 
 def _profile(part: Part, z: float) -> float:
@@ -83,7 +85,7 @@ def _ellipse(part: Part, z: float, lat: np.ndarray, ant: np.ndarray) -> np.ndarr
         # Bones are wider near the knee (tibial plateau) and at the ankle (malleoli).
         flare = 1.0 + 0.7 * max(0.0, (z - 0.85) / 0.15) + 0.25 * max(0.0, (0.1 - z) / 0.1)
         ra, rb = part.radii[0] * flare * (0.8 + 0.2 * z), part.radii[1] * flare * (0.8 + 0.2 * z)
-    elif part is SUBCUTANEOUS_FAT:
+    elif part is SUBCUTANEOUS_FAT or part is _DEEP_FASCIA:
         ra = part.tendon + (part.radii[0] - part.tendon) * scale
         rb = part.tendon * 0.9 + (part.radii[1] - part.tendon * 0.9) * scale
     else:
@@ -105,10 +107,10 @@ def make_phantom() -> tuple[np.ndarray, np.ndarray]:
     parts = (*PARTS, SUBCUTANEOUS_FAT)
     half_width = LEG_CENTRE_X_MM + 70.0
     nx = round(2 * half_width / VOXEL_MM[0])
-    ny = round(130.0 / VOXEL_MM[1])
+    ny = round(160.0 / VOXEL_MM[1])
     nz = round(LEG_LENGTH_MM / VOXEL_MM[2])
     x = -half_width + (np.arange(nx) + 0.5) * VOXEL_MM[0]
-    y = -75.0 + (np.arange(ny) + 0.5) * VOXEL_MM[1]
+    y = -85.0 + (np.arange(ny) + 0.5) * VOXEL_MM[1]
     gx, gy = np.meshgrid(x, y, indexing="ij")
     labels = np.zeros((nx, ny, nz), dtype=np.uint8)
     for side_index, (centre, lateral_sign) in enumerate(((-LEG_CENTRE_X_MM, -1.0), (LEG_CENTRE_X_MM, 1.0))):
@@ -120,7 +122,7 @@ def make_phantom() -> tuple[np.ndarray, np.ndarray]:
             z = (k + 0.5) / nz
             sl = labels[:, :, k]
             outline = _ellipse(SUBCUTANEOUS_FAT, z, lat, ant)
-            inner = _ellipse(Part("", (0, 0, 0), 6, -10, (46, 40), 0.0, 1.0, 0.75, 26), z, lat, ant)
+            inner = _ellipse(_DEEP_FASCIA, z, lat, ant)
             for index, part in enumerate(PARTS, start=1):
                 mask = _ellipse(part, z, lat, ant) & inner & (sl == 0)
                 sl[mask] = offset + index
@@ -151,14 +153,14 @@ def label_table_text() -> str:
 
 
 def write_phantom(folder: str | Path) -> tuple[Path, Path]:
-    """Write ``phantom-legs.nii.gz`` and ``phantom-legs-labels.txt`` into ``folder``."""
+    """Write ``phantom-legs.nii`` and ``phantom-legs-labels.txt`` into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     labels, affine = make_phantom()
     image = nib.Nifti1Image(labels, affine)
     image.header.set_xyzt_units("mm")
     image.header["descrip"] = b"muscle-atlas synthetic phantom"
-    volume_path = folder / "phantom-legs.nii.gz"
+    volume_path = folder / "phantom-legs.nii"  # uncompressed: the same bytes on every run
     table_path = folder / "phantom-legs-labels.txt"
     nib.save(image, volume_path)
     table_path.write_text(label_table_text(), encoding="utf-8")
