@@ -3,7 +3,7 @@
 VENV    := .venv
 PY      := $(VENV)/bin/python
 APT     := libegl1 libgl1-mesa-dri libosmesa6
-APT_TEST := chromium
+APT_TEST := chromium jekyll
 export VTK_DEFAULT_OPENGL_WINDOW ?= vtkEGLRenderWindow
 
 .PHONY: demo test lint bench clean apt apt-test

@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlparse
 
 import jinja2
 from markupsafe import Markup
@@ -294,10 +295,18 @@ class SiteWriter:
         search = self.atlas.pages["search/"]
         self._write(out / "search" / "index.html", self.env.get_template("search.html").render(
             site=self.site_context(search), page=self._simple_context(search)))  # fmt: skip
+        # A server shows 404.html at any depth: its links start from the site's own root path.
         missing = Page(None, "404", "", "Page not found")
         site_404 = self.site_context(missing)
+        root = urlparse(self.options.base_url).path or "/"
+        site_404 = {k: (root + v if isinstance(v, str) and k.endswith("_url") else v) for k, v in site_404.items()}
+        site_404["root"] = root
+        site_404["nav"] = [
+            {**n, "url": root + n["url"], "children": [{**c, "url": root + c["url"]} for c in n["children"]]}
+            for n in site_404["nav"]
+        ]
         self._write(out / "404.html", self.env.get_template("404.html").render(
-            site=site_404, page=self._simple_context(missing)))  # fmt: skip
+            site=site_404, page=self._simple_context(missing, url="", breadcrumbs=[{"name": "Home", "url": root}])))  # fmt: skip
         written += ["", "muscle/", "search/"]
         self._write_static(out)
         self._write_data(out, written)
