@@ -305,8 +305,8 @@ class SiteWriter:
             {**n, "url": root + n["url"], "children": [{**c, "url": root + c["url"]} for c in n["children"]]}
             for n in site_404["nav"]
         ]
-        self._write(out / "404.html", self.env.get_template("404.html").render(
-            site=site_404, page=self._simple_context(missing, url="", breadcrumbs=[{"name": "Home", "url": root}])))  # fmt: skip
+        context = self._simple_context(missing, url="", breadcrumbs=[{"name": "Home", "url": root}])
+        self._write(out / "404.html", self.env.get_template("404.html").render(site=site_404, page=context))
         written += ["", "muscle/", "search/"]
         self._write_static(out)
         self._write_data(out, written)
