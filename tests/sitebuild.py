@@ -26,8 +26,12 @@ def small_phantom(folder: Path, keep: tuple[str, ...] = ("Soleus", "Tibialis ant
     volume = folder / "legs.nii.gz"
     nib.save(nib.Nifti1Image(labels, affine), volume)
     renamed = names or {}
-    rows = [f'{v} 200 50 50 1 1 1 "{renamed.get(all_names[v - 1], all_names[v - 1])}"' for v in values]
-    table = folder / "legs.txt"
+    if names:  # TSV can carry any text, quotes included
+        table = folder / "legs.tsv"
+        rows = ["label\tname"] + [f"{v}\t{renamed.get(all_names[v - 1], all_names[v - 1])}" for v in values]
+    else:
+        table = folder / "legs.txt"
+        rows = [f'{v} 200 50 50 1 1 1 "{all_names[v - 1]}"' for v in values]
     table.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return volume, table
 

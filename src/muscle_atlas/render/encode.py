@@ -12,26 +12,16 @@ GIF_SIZE = 400
 GIF_MAX_BYTES = 600 * 1024
 
 
-def write_videos(frames: list[np.ndarray], stem: Path, fps: float) -> list[Path]:
-    mp4 = stem.with_suffix(".mp4")
-    webm = stem.with_suffix(".webm")
-    h264 = [
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-crf",
-        "23",
-        "-movflags",
-        "+faststart",
-        "-preset",
-        "veryfast",
-    ]
-    vp9 = ["-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-b:v", "0", "-crf", "36", "-deadline", "realtime",
-           "-cpu-used", "8", "-row-mt", "1"]  # fmt: skip
-    _ffmpeg(frames, mp4, fps, h264)
-    _ffmpeg(frames, webm, fps, vp9)
-    return [mp4, webm]
+H264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "23", "-movflags", "+faststart", "-preset", "veryfast",
+        "-f", "mp4"]  # fmt: skip
+VP9 = ["-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-b:v", "0", "-crf", "36", "-deadline", "realtime",
+       "-cpu-used", "8", "-row-mt", "1", "-f", "webm"]  # fmt: skip
+
+
+def write_videos(frames: list[np.ndarray], path: Path, fps: float, kind: str) -> Path:
+    """``kind`` mp4 (H.264) or webm (VP9), written to ``path``."""
+    _ffmpeg(frames, path, fps, H264 if kind == "mp4" else VP9)
+    return path
 
 
 def _ffmpeg(frames: list[np.ndarray], path: Path, fps: float, codec: list[str]) -> None:

@@ -12,7 +12,9 @@ import hashlib
 import json
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -185,6 +187,18 @@ def outputs_of(job: Job, settings: RenderSettings, out: Path) -> list[Path]:
     return [out / n for n in names]
 
 
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """Write to a temporary name, then replace ``path`` with it: a new file, never an edit of
+    the old one, which a built site may share as a hard link."""
+    temporary = path.with_name(f".tmp-{path.name}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def _render_scene(args: tuple) -> list[str]:
     items, jobs, settings, out, single_thread = args
     if single_thread:  # one rasteriser thread per worker process: the processes share the cores
@@ -204,12 +218,18 @@ def _render_scene(args: tuple) -> list[str]:
         frames = renderer.turntable(job.highlight, job.framing, settings.frames)
         for index, frame in enumerate(frames[::step], start=1):
             image = Image.fromarray(frame)
-            image.save(out / f"{job.name}-{index}.png", compress_level=2)
+            with _replacing(out / f"{job.name}-{index}.png") as path:
+                image.save(path, format="PNG", compress_level=2)
             thumb = image.resize((settings.thumb, settings.thumb), Image.LANCZOS)
-            thumb.save(out / f"{job.name}-{index}-thumb.png", compress_level=6)
-        write_videos(frames, out / job.name, fps)
-        write_gif(frames, out / f"{job.name}.gif", fps)
-        write_glb(out / f"{job.name}.glb", items, job.highlight)
+            with _replacing(out / f"{job.name}-{index}-thumb.png") as path:
+                thumb.save(path, format="PNG", compress_level=6)
+        for kind in ("mp4", "webm"):
+            with _replacing(out / f"{job.name}.{kind}") as path:
+                write_videos(frames, path, fps, kind)
+        with _replacing(out / f"{job.name}.gif") as path:
+            write_gif(frames, path, fps)
+        with _replacing(out / f"{job.name}.glb") as path:
+            write_glb(path, items, job.highlight)
         done.append(job.name)
     renderer.close()
     return done
