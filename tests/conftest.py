@@ -32,3 +32,11 @@ def data() -> Path:
 @pytest.fixture(scope="session")
 def vhf(data: Path) -> Path:
     return data / "vhf-lower-limb"
+
+
+@pytest.fixture(scope="session")
+def vhf_site(vhf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The VHF both-legs atlas, built once per test run with small, fast render settings."""
+    from sitebuild import build_site
+
+    return build_site(vhf, tmp_path_factory.mktemp("vhf") / "site", jobs=2, views=8, size=160, thumb=64)

@@ -142,3 +142,19 @@ def test_jekyll_output_builds_with_debian_jekyll(jekyll_out: Path, tmp_path: Pat
     assert "The soleus muscle of the leg - orientation 4" in page
     for src in re.findall(r'(?:src|href)="/(muscles/[^"]+)"', page):
         assert (project / "_site" / src).is_file(), src
+
+
+def test_first_load_of_a_muscle_page_at_default_size_is_under_300_kb(tmp_path: Path) -> None:
+    """HTML, CSS, JS and the poster; the gallery, GIF and 3D model load lazily or on demand."""
+    volume, table = small_phantom(tmp_path / "data", keep=("Soleus", "Tibia"))
+    site = build_site(volume, tmp_path / "out", labels=str(table), views=2, size=800, thumb=200, ssaa=True)
+    page = site / "muscle" / "leg" / "soleus" / "index.html"
+    html = page.read_text()
+    total = page.stat().st_size
+    for ref in re.findall(r'<(?:link rel="stylesheet"|script)[^>]*(?:href|src)="([^"]+)"', html):
+        total += (page.parent / ref).resolve().stat().st_size
+    poster = re.search(r'poster="([^"]+)"', html).group(1)
+    assert poster.endswith("-1.png")
+    total += (page.parent / poster).resolve().stat().st_size
+    assert total <= 300 * 1024
+    assert re.search(r"<script[^>]*model-viewer", html) is None  # the 3D viewer loads on demand

@@ -17,7 +17,12 @@ from muscle_atlas.render.engine import BONE, MUSCLE_CONTEXT, OTHER_CONTEXT, Colo
 RAS_MM_TO_GLTF = np.array(
     [[-0.001, 0, 0, 0], [0, 0, 0.001, 0], [0, 0.001, 0, 0], [0, 0, 0, 1]], dtype=float
 )  # fmt: skip
-CONTEXT_TRIANGLES = 1500
+CONTEXT_TRIANGLES = 800
+
+
+def _overlaps(mesh: object, lo: np.ndarray, hi: np.ndarray) -> bool:
+    bounds = np.asarray(mesh.bounds).reshape(3, 2)  # type: ignore[attr-defined]
+    return bool(np.all(bounds[:, 1] >= lo) and np.all(bounds[:, 0] <= hi))
 
 
 def _material(color: Color, alpha: float, name: str) -> trimesh.visual.material.PBRMaterial:
@@ -53,10 +58,14 @@ def _as_trimesh(mesh: object, triangles: int | None) -> trimesh.Trimesh:
 
 
 def write_glb(path: Path, items: list[SceneItem], highlight: dict[str, Color]) -> Path:
-    shown = [i for i in items if i.role != "hidden"]
-    focus = [i for i in shown if i.key in highlight] or shown
+    """The highlighted structures at full detail, with the context that lies around them."""
+    visible = [i for i in items if i.role != "hidden"]
+    focus = [i for i in visible if i.key in highlight] or visible
     points = np.vstack([np.asarray(i.mesh.points) for i in focus])  # type: ignore[attr-defined]
-    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    centre = (lo + hi) / 2
+    margin = 0.15 * (hi - lo).max()
+    shown = [i for i in visible if i.key in highlight or _overlaps(i.mesh, lo - margin, hi + margin)]
     transform = RAS_MM_TO_GLTF.copy()
     transform[:3, 3] = -(RAS_MM_TO_GLTF[:3, :3] @ centre)
     scene = trimesh.Scene()

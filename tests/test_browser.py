@@ -1,0 +1,157 @@
+"""The VHF both-legs atlas in a real browser (Debian Chromium driven by Playwright).
+
+Also checked here: every HTML page with the Nu HTML checker, axe-core on the home, a region and
+a muscle page, a crawl for broken links and missing assets, and the first-load weight of a page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+from muscle_atlas.commands.serve import make_server
+
+JS = Path(__file__).parent / "js" / "node_modules"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(vhf_site: Path) -> Iterator[str]:
+    httpd = make_server(vhf_site, 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.console_errors = []
+    tab.on("console", lambda m: tab.console_errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: tab.console_errors.append(str(e)))
+    yield tab
+    context.close()
+
+
+def test_click_home_to_soleus_video_lightbox_and_3d_viewer(page, server: str) -> None:
+    page.goto(server)
+    page.get_by_role("link", name="Lower limb").first.click()
+    page.wait_for_url("**/muscle/lower-limb/")
+    page.locator("main").get_by_role("link", name=re.compile("^Leg")).first.click()
+    page.wait_for_url("**/muscle/leg/")
+    page.locator("main").get_by_role("link", name=re.compile("^Soleus")).first.click()
+    page.wait_for_url("**/muscle/leg/soleus/")
+    assert page.locator("h1").inner_text() == "The soleus muscle of the leg"
+    # The video plays.
+    page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.currentTime > 0.2 }",
+                           timeout=15000)  # fmt: skip
+    # The lightbox opens and steps with the keyboard.
+    page.locator(".gallery a").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    first = dialog.locator("img").get_attribute("src")
+    assert first.endswith("leg-soleus-both-1.png")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('[role=dialog] img').src.endsWith('-2.png')")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => document.querySelector('[role=dialog] img').src.endsWith('-1.png')")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    # The 3D viewer loads the model.
+    page.get_by_role("button", name=re.compile("3D model")).click()
+    page.wait_for_function(
+        "() => { const m = document.querySelector('model-viewer'); return m && m.loaded === true }", timeout=60000
+    )
+    assert page.evaluate("document.querySelector('model-viewer').src").endswith("leg-soleus-both.glb")
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("query", ["SOL", "plantarflexion"])
+def test_search_finds_the_soleus(page, server: str, query: str) -> None:
+    page.goto(server + f"search/?q={query}")
+    page.wait_for_selector("#search-results a, .search-results a", timeout=10000)
+    hrefs = page.eval_on_selector_all("main a", "els => els.map(e => e.href)")
+    assert any(h.endswith("/muscle/leg/soleus/") for h in hrefs), hrefs
+    assert page.console_errors == []
+
+
+def test_pages_load_without_console_errors(page, server: str) -> None:
+    for path in ("", "muscle/", "muscle/leg/", "muscle/thigh/biceps-femoris/", "muscle/hip/gemelli/", "nope/"):
+        page.goto(server + path)
+        page.wait_for_load_state("load")
+    assert [e for e in page.console_errors if "404" not in e] == []
+
+
+def test_crawl_finds_no_broken_link_or_missing_asset(vhf_site: Path, server: str) -> None:
+    import urllib.request
+
+    seen, queue, broken = set(), [server], []
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        try:
+            with urllib.request.urlopen(url) as response:  # noqa: S310 - our own 127.0.0.1 server
+                body = response.read()
+                kind = response.headers.get("Content-Type", "")
+        except Exception as exc:
+            broken.append((url, str(exc)))
+            continue
+        if "html" not in kind:
+            continue
+        for ref in re.findall(r'(?:href|src|poster)="([^"#]+)"', body.decode()):
+            target = urljoin(url, ref)
+            if urlparse(target).netloc == urlparse(server).netloc and target not in seen:
+                queue.append(target)
+    assert broken == []
+    assert sum(1 for u in seen if u.endswith("/")) >= len(list(vhf_site.rglob("index.html")))
+
+
+def test_every_page_passes_the_nu_html_checker(vhf_site: Path) -> None:
+    jar = JS / "vnu-jar" / "build" / "dist" / "vnu.jar"
+    if shutil.which("java") is None or not jar.is_file():
+        pytest.skip("vnu-jar or java missing (make test installs vnu-jar)")
+    pages = [str(p) for p in sorted(vhf_site.rglob("*.html"))]
+    result = subprocess.run(["java", "-jar", str(jar), "--errors-only", "--format", "json", *pages],
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    assert [(m.get("url", "").rsplit("/site/", 1)[-1], m["message"]) for m in messages] == []
+    assert len(pages) > 50
+
+
+@pytest.mark.parametrize("path", ["", "muscle/leg/", "muscle/leg/soleus/"])
+def test_axe_finds_no_serious_accessibility_problem(page, server: str, path: str) -> None:
+    axe = JS / "axe-core" / "axe.min.js"
+    if not axe.is_file():
+        pytest.skip("axe-core missing (make test installs it)")
+    page.goto(server + path)
+    page.add_script_tag(path=str(axe))
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    serious = [(v["id"], v["impact"]) for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == []

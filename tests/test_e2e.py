@@ -1,0 +1,79 @@
+"""End-to-end builds of every real data set, as users run them (the CLI), checked as sites."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from muscle_atlas.anatomy.match import match_labels
+from muscle_atlas.cli import main
+
+FAST = ["--views", "4", "--size", "96", "--no-ssaa", "--triangles", "1500"]
+
+
+def _pages(site: Path) -> set[str]:
+    return {str(p.parent.relative_to(site)) for p in site.rglob("index.html")}
+
+
+def test_vhf_both_legs_every_muscle_has_its_page_and_the_attribution(vhf: Path, vhf_site: Path) -> None:
+    names = {p.stem: p.stem for p in vhf.rglob("*_Muscle_*.stl")}
+    results = match_labels(names)
+    assert len(results) == 75
+    pages = _pages(vhf_site)
+    for result in results:
+        assert f"muscle/{result.path}" in pages, result.name
+    for page in vhf_site.rglob("*.html"):
+        html = page.read_text()
+        assert "CC BY 4.0" in html and "creativecommons.org/licenses/by/4.0" in html, page
+        assert "10.1038/s41597-022-01905-2" in html, page
+    soleus = (vhf_site / "muscle/leg/soleus/index.html").read_text()
+    assert "Volume (left)" in soleus and "Volume (right)" in soleus and "Volume asymmetry" in soleus
+
+
+def test_calf_mri_with_a_mapping_file(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mapping = tmp_path / "calf.map"
+    mapping.write_text(
+        "# labels 17 and 18 are the soleus muscles (RAS: +x is the right side)\n17 = soleus right\n18 = soleus left\n"
+    )
+    site = tmp_path / "site"
+    code = main(["build", str(data / "qmritools-calf-mri/labels.nii.gz"), "--map", str(mapping), "-o", str(site), *FAST])
+    assert code == 0
+    assert _pages(site) == {".", "muscle", "search", "muscle/lower-limb", "muscle/leg",
+                            "muscle/leg/superficial-posterior-compartment", "muscle/leg/soleus"}  # fmt: skip
+    home = (site / "index.html").read_text()
+    assert "Unidentified labels" in home
+    for label in range(13, 27):
+        if label not in (17, 18):
+            assert re.search(rf"\b{label}\b", home), label
+    # The unnamed labels are drawn as context in the 3D model, not left out.
+    glb = (site / "assets/renders/leg-soleus-both.glb").read_bytes()
+    assert glb.count(b'"name":"13"') + glb.count(b'"13"') >= 1
+    assert "BSD 3-Clause" in home
+
+
+@pytest.mark.parametrize(
+    ("volume", "task", "expected"),
+    [
+        ("example_seg_mr.nii.gz", "total_mr", {"muscle/hip/gluteus-maximus", "muscle/thigh/iliopsoas",
+                                               "muscle/back/erector-spinae"}),
+        ("example_seg.nii.gz", "total", {"muscle/hip/gluteus-maximus", "muscle/thigh/iliopsoas"}),
+    ],
+)  # fmt: skip
+def test_totalsegmentator_examples(data: Path, tmp_path: Path, volume: str, task: str, expected: set[str]) -> None:
+    site = tmp_path / "site"
+    source = data / "totalsegmentator-example" / volume
+    assert main(["build", str(source), "--labels", f"totalsegmentator:{task}", "-o", str(site), *FAST]) == 0
+    assert expected <= _pages(site)
+    assert "Apache License 2.0" in (site / "index.html").read_text()
+
+
+def test_demo_builds_a_site_that_says_it_is_a_phantom(tmp_path: Path) -> None:
+    site = tmp_path / "demo"
+    assert main(["demo", "-o", str(site), "--views", "4", "--size", "96", "--no-ssaa"]) == 0
+    pages = _pages(site)
+    muscles = {p for p in pages if p.count("/") == 2 and not p.endswith("compartment")}
+    assert len(muscles) >= 12
+    for page in site.rglob("*.html"):
+        assert "synthetic phantom" in page.read_text().lower(), page
