@@ -19,6 +19,7 @@ from muscle_atlas.sources import Source, open_source
 from muscle_atlas.sources.labels import TOTALSEGMENTATOR_PREFIX
 
 MANIFEST = "render-manifest.json"
+CONTEXT_TRIANGLES = 2500  # per structure drawn as translucent context
 
 
 def surfaces_of(source: Source, matches: list[MatchResult]) -> dict[str, object]:
@@ -137,8 +138,13 @@ def render_source(
     surfaces = surfaces_of(opened, matches)
     rows = measure_all(surfaces, matches)
     write_measures(rows, out)
-    light = {k: simplify(m, triangles) for k, m in surfaces.items()}  # type: ignore[arg-type]
-    work = pipeline.plan(light, matches)
+    detailed = {k: simplify(m, triangles) for k, m in surfaces.items()}  # type: ignore[arg-type]
+    context = {
+        k: simplify(m, CONTEXT_TRIANGLES)  # type: ignore[arg-type]
+        for k, m in detailed.items()
+        if m.n_cells > CONTEXT_TRIANGLES * 1.2  # type: ignore[attr-defined]
+    }
+    work = pipeline.plan(detailed, matches, context)
     renders = out / "renders"
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-CSA_SLICES = 60
+CSA_SLICES = 40
 
 
 @dataclass(frozen=True)

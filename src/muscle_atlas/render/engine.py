@@ -1,7 +1,12 @@
 """One reused offscreen VTK plotter that draws a scene from many cameras.
 
 Rendering here is CPU-only (Mesa EGL, or OSMesa): MSAA is off (translucent actors vanish with
-it on), depth peeling is off, and SSAA gives the anti-aliased edges.
+it on) and depth peeling is off. Anti-aliasing is supersampling done here: the scene is drawn
+at 1.25 times the size and averaged down (box filter). VTK's own SSAA pass gives the same
+smooth edges but measured 2-3 times slower on llvmpipe than drawing the extra pixels directly.
+
+Each structure has two levels of detail: the highlighted one is drawn from its full surface,
+the translucent context from a lighter one, which is most of the triangles in a scene.
 """
 
 from __future__ import annotations
@@ -26,13 +31,18 @@ PALETTE: tuple[Color, ...] = (
 )  # fmt: skip
 
 
+SUPERSAMPLING = 1.25
+
+
 @dataclass
 class SceneItem:
-    """One drawable structure: ``role`` is muscle, bone, context or hidden."""
+    """One drawable structure: ``role`` is muscle, bone, context or hidden; ``light`` is a
+    simpler surface for when it is context (None: draw ``mesh`` either way)."""
 
     key: str
     mesh: object  # pyvista.PolyData
     role: str
+    light: object | None = None
 
 
 class Renderer:
@@ -41,35 +51,40 @@ class Renderer:
         import pyvista as pv
 
         self.size = size
-        self.plotter = pv.Plotter(off_screen=True, window_size=(size, size), lighting="three lights")
+        self.scale = SUPERSAMPLING if ssaa else 1.0
+        window = round(size * self.scale)
+        self.plotter = pv.Plotter(off_screen=True, window_size=(window, window), lighting="three lights")
         self.plotter.ren_win.SetMultiSamples(0)
         self.plotter.set_background(background)
-        if ssaa:  # FXAA is not available with EGL/OSMesa builds of VTK
-            self.plotter.enable_anti_aliasing("ssaa")
         self.plotter.enable_parallel_projection()
-        self.actors: dict[str, object] = {}
+        self.actors: dict[str, object] = {}  # full detail
+        self.light_actors: dict[str, object] = {}  # context detail, where it differs
         self.items: dict[str, SceneItem] = {}
+
+    def _add(self, mesh: object, name: str) -> object:
+        actor = self.plotter.add_mesh(
+            mesh, scalars=None, show_scalar_bar=False, smooth_shading=True, specular=0.15, name=name
+        )
+        actor.GetMapper().ScalarVisibilityOff()
+        return actor
 
     def load(self, items: list[SceneItem]) -> None:
         for item in items:
             if item.role == "hidden" or item.key in self.actors:
                 continue
-            actor = self.plotter.add_mesh(
-                item.mesh,
-                scalars=None,
-                show_scalar_bar=False,
-                smooth_shading=True,
-                specular=0.15,
-                name=item.key,
-            )
-            actor.GetMapper().ScalarVisibilityOff()
-            self.actors[item.key] = actor
+            self.actors[item.key] = self._add(item.mesh, item.key)
+            if item.light is not None:
+                self.light_actors[item.key] = self._add(item.light, f"{item.key} (context)")
             self.items[item.key] = item
 
     def _style(self, highlight: dict[str, Color], framing: Framing) -> None:
         cx, cy, cz = framing.center
         r = framing.half_height
-        for key, actor in self.actors.items():
+        for key, full in self.actors.items():
+            light = self.light_actors.get(key)
+            actor = full if key in highlight or light is None else light
+            if light is not None:
+                (light if actor is full else full).SetVisibility(False)
             prop = actor.GetProperty()
             item = self.items[key]
             # Translucent surfaces show only their front faces: half the fragments, and a
@@ -108,7 +123,14 @@ class Renderer:
         camera.parallel_scale = framing.half_height
         camera.clipping_range = (distance - framing.half_height * 3, distance + framing.half_height * 3)
         self.plotter.render()
-        return self.plotter.screenshot(return_img=True)
+        image = self.plotter.screenshot(return_img=True)
+        if self.scale == 1.0:
+            return image
+        from PIL import Image
+
+        # A box filter is the plain average of the supersamples, and 3x faster than Lanczos.
+        reduced = Image.fromarray(image).resize((self.size, self.size), Image.BOX)
+        return np.asarray(reduced)
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """World points → pixel (column, row from the top) in the last rendered view."""
@@ -118,7 +140,7 @@ class Renderer:
             renderer.SetWorldPoint(*p, 1.0)
             renderer.WorldToDisplay()
             x, y, _ = renderer.GetDisplayPoint()
-            out[i] = (x, self.size - 1 - y)
+            out[i] = (x / self.scale, self.size - 1 - y / self.scale)
         return out
 
     def close(self) -> None:
