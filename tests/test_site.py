@@ -158,3 +158,36 @@ def test_first_load_of_a_muscle_page_at_default_size_is_under_300_kb(tmp_path: P
     total += (page.parent / poster).resolve().stat().st_size
     assert total <= 300 * 1024
     assert re.search(r"<script[^>]*model-viewer", html) is None  # the 3D viewer loads on demand
+
+
+def test_serve_prints_its_url_and_serves_the_site_and_its_404(site: Path) -> None:
+    import sys
+    import urllib.error
+    import urllib.request
+
+    process = subprocess.Popen([sys.executable, "-m", "muscle_atlas", "serve", str(site), "--port", "0"],
+                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        with urllib.request.urlopen(url + "muscle/leg/soleus/") as response:  # noqa: S310 - 127.0.0.1
+            assert b"The soleus muscle of the leg" in response.read()
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(url + "no/such/page/")  # noqa: S310
+        assert info.value.code == 404 and b"Page not found" in info.value.read()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_project_colours_are_used(tmp_path: Path) -> None:
+    from PIL import Image
+
+    volume, table = small_phantom(tmp_path / "data", keep=("Soleus",))
+    site = build_site(volume, tmp_path / "out", labels=str(table), highlight="#00ff00", background="black")
+    import numpy as np
+
+    pixels = np.asarray(Image.open(site / "assets/renders/leg-soleus-left-1.png").convert("RGB")).reshape(-1, 3)
+    assert tuple(pixels[0]) == (0, 0, 0)
+    r, g, b = pixels[:, 0].astype(int), pixels[:, 1].astype(int), pixels[:, 2].astype(int)
+    assert ((g > 150) & (r < 80) & (b < 80)).any()

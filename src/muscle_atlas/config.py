@@ -43,7 +43,8 @@ exclude = []                      # drawn as context, without pages
 views = 16
 size = 800
 thumbnail = 200
-background = "white"
+background = "white"             # a colour name or #rrggbb
+highlight = "#db141f"             # the colour of the structure a page is about
 ssaa = true
 animation_views = 0               # e.g. 64 for a smoother turn (a multiple of views)
 triangles = 6000
@@ -183,10 +184,14 @@ def request_from(args: argparse.Namespace):
         size=pick(args.size, "render", "size", 800),
         thumb=project.get("render", "thumbnail", 200),
         background=project.get("render", "background", "white"),
+        highlight=project.get("render", "highlight", "#db141f"),
         ssaa=pick(args.ssaa, "render", "ssaa", True),
         animation_views=pick(args.animation_views, "render", "animation_views", 0),
     )
-    settings.validate()
+    try:
+        settings.validate()
+    except ConfigError as exc:
+        raise ConfigError(f"render: {exc.message}", args.config) from exc
     site = SiteOptions(
         title=pick(getattr(args, "title", None), "atlas", "title", "Muscle atlas"),
         intro=project.get("atlas", "introduction", ""),

@@ -144,7 +144,7 @@ def render_source(
         for k, m in detailed.items()
         if m.n_cells > CONTEXT_TRIANGLES * 1.2  # type: ignore[attr-defined]
     }
-    work = pipeline.plan(detailed, matches, context)
+    work = pipeline.plan(detailed, matches, context, pipeline.hex_colour(settings.highlight))
     renders = out / "renders"
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

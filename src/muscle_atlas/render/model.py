@@ -37,23 +37,28 @@ def _material(color: Color, alpha: float, name: str) -> trimesh.visual.material.
     )
 
 
-_DECIMATED: dict[tuple[int, int | None], tuple[np.ndarray, np.ndarray]] = {}
+# Decimated context, reused by every model of a scene. The mesh itself is kept in the value so
+# that its id cannot be reused by another mesh while the entry exists.
+_DECIMATED: dict[tuple[int, int | None], tuple[object, np.ndarray, np.ndarray]] = {}
+
+
+def forget_decimations() -> None:
+    _DECIMATED.clear()
 
 
 def _as_trimesh(mesh: object, triangles: int | None) -> trimesh.Trimesh:
-    """A fresh trimesh of ``mesh``, decimated to ``triangles``; decimations are kept for the
-    process, since every model of a scene repeats the same context."""
+    """A fresh trimesh of ``mesh``, decimated to ``triangles``."""
     import pyvista as pv
 
     cached = _DECIMATED.get((id(mesh), triangles))
-    if cached is not None:
-        return trimesh.Trimesh(cached[0].copy(), cached[1], process=False)
+    if cached is not None and cached[0] is mesh:
+        return trimesh.Trimesh(cached[1].copy(), cached[2], process=False)
     poly: pv.PolyData = mesh  # type: ignore[assignment]
     if triangles is not None and poly.n_cells > triangles:
         poly = poly.decimate(1.0 - triangles / poly.n_cells)
     faces = np.asarray(poly.triangulate().faces).reshape(-1, 4)[:, 1:]
     points = np.asarray(poly.points, dtype=float)
-    _DECIMATED[(id(mesh), triangles)] = (points, faces)
+    _DECIMATED[(id(mesh), triangles)] = (mesh, points, faces)
     return trimesh.Trimesh(points.copy(), faces, process=False)
 
 

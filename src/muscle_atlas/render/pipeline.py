@@ -35,6 +35,7 @@ class RenderSettings:
     size: int = 800
     thumb: int = 200
     background: str = "white"
+    highlight: str = "#db141f"  # the structure's colour when it is shown alone
     ssaa: bool = True
     animation_views: int = 0  # views in the animation; 0 = the still views (a multiple of views)
     seconds_per_turn: float = 2.0
@@ -47,6 +48,14 @@ class RenderSettings:
             problems.append("views must be at least 1")
         if self.size < 64 or self.thumb < 16:
             problems.append("image size must be at least 64 pixels")
+        import pyvista as pv
+
+        try:
+            pv.Color(self.background)
+        except ValueError:
+            problems.append(f"background colour {self.background!r} is not a colour name or #rrggbb")
+        if not _is_hex_colour(self.highlight):
+            problems.append(f"highlight colour must look like #rrggbb, not {self.highlight!r}")
         if self.animation_views and (self.animation_views < self.views or self.animation_views % self.views):
             problems.append(f"animation views ({self.animation_views}) must be a multiple of views ({self.views})")
         if problems:
@@ -56,6 +65,14 @@ class RenderSettings:
     def frames(self) -> int:
         """Views rendered per turntable: the animation's, of which every k-th is a still."""
         return max(self.views, self.animation_views)
+
+
+def _is_hex_colour(text: str) -> bool:
+    return len(text) == 7 and text.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in text[1:])
+
+
+def hex_colour(text: str) -> Color:
+    return tuple(int(text[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
 
 
 @dataclass
@@ -92,7 +109,10 @@ def _side_ok(item_side: str, variant: str) -> bool:
     return variant in ("both", "none") or item_side == variant or item_side == "none"
 
 
-def plan(meshes: dict[str, object], matches: list[MatchResult], light: dict[str, object] | None = None) -> Plan:
+def plan(
+    meshes: dict[str, object], matches: list[MatchResult], light: dict[str, object] | None = None,
+    highlight_colour: Color = HIGHLIGHT,
+) -> Plan:  # fmt: skip
     """``meshes``: label key → surface (pyvista); ``light``: simpler surfaces for context;
     ``matches``: what each label is."""
     light = light or {}
@@ -139,7 +159,7 @@ def plan(meshes: dict[str, object], matches: list[MatchResult], light: dict[str,
             highlight: dict[str, Color] = {}
             if structure.code in parts:  # the structure has its own label: one colour
                 for key in parts[structure.code]:
-                    highlight[key] = HIGHLIGHT
+                    highlight[key] = highlight_colour
             else:
                 children = [c for c in structure.children if any(n.code in parts for n in c.walk())]
                 for index, child in enumerate(children):
@@ -214,7 +234,7 @@ def _render_scene(args: tuple) -> list[str]:
 
     from muscle_atlas.render.encode import write_gif, write_videos
     from muscle_atlas.render.engine import Renderer
-    from muscle_atlas.render.model import write_glb
+    from muscle_atlas.render.model import forget_decimations, write_glb
 
     renderer = Renderer(settings.size, settings.background, settings.ssaa)
     renderer.load(items)
@@ -243,6 +263,7 @@ def _render_scene(args: tuple) -> list[str]:
             write_glb(path, items, job.highlight)
         done.append(job.name)
     renderer.close()
+    forget_decimations()
     return done
 
 
