@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import json
 import time
@@ -144,6 +145,8 @@ def render_source(
         for k, m in detailed.items()
         if m.n_cells > CONTEXT_TRIANGLES * 1.2  # type: ignore[attr-defined]
     }
+    del opened, surfaces  # the full-resolution meshes are not needed while rendering
+    gc.collect()
     work = pipeline.plan(detailed, matches, context, pipeline.hex_colour(settings.highlight))
     renders = out / "renders"
     if progress:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 from collections import defaultdict
 from collections.abc import Iterator
@@ -294,7 +295,8 @@ def run(work: Plan, settings: RenderSettings, out: Path, jobs: int = 1, progress
             if progress:
                 progress(len(batch[1]))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Fresh worker processes (not forks of this one): they hold only the scenes they draw.
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             for names in pool.map(_render_scene, batches):
                 rendered += names
                 if progress:
