@@ -7,6 +7,7 @@ naming the file and the problem, with exit status 2 and no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -68,28 +69,10 @@ def _add_match(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_render(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", help="surfaces, measurements, turntable images and animations")
+    p = sub.add_parser("render", help="surfaces, measurements, turntable images, animations and 3D models")
     p.add_argument("source", help="NIfTI label volume or folder of meshes")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--labels", metavar="TABLE", help="label table, or totalsegmentator:<task>")
-    p.add_argument("--map", metavar="FILE", help="mapping file for labels the matcher cannot name")
-    p.add_argument("--jobs", type=int, default=1, help="parallel render processes (default 1)")
-    p.add_argument("--views", type=int, default=16, help="orientations per turntable (default 16)")
-    p.add_argument("--size", type=int, default=800, help="image size in pixels (default 800)")
-    p.add_argument(
-        "--animation-views",
-        type=int,
-        default=0,
-        metavar="K",
-        help="render K views (a multiple of --views) for a smoother animation; stills stay --views",
-    )
-    p.add_argument(
-        "--no-ssaa",
-        dest="ssaa",
-        action="store_false",
-        help="no supersampled anti-aliasing (about 2x faster, jagged edges)",
-    )
-    p.add_argument("--triangles", type=int, default=6000, help="triangle budget per structure (default 6000)")
+    _add_render_options(p)
 
 
 def _add_render_options(p: argparse.ArgumentParser) -> None:
@@ -110,7 +93,7 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
         dest="ssaa",
         action="store_false",
         default=None,
-        help="no supersampled anti-aliasing (about 2x faster, jagged edges)",
+        help="no supersampled anti-aliasing (faster, jagged edges)",
     )
     p.add_argument("--triangles", type=int, default=None, help="triangle budget per structure (default 6000)")
 
@@ -164,8 +147,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muscle_atlas.commands import render
         from muscle_atlas.render.pipeline import RenderSettings
 
-        settings = RenderSettings(views=args.views, size=args.size, ssaa=args.ssaa, animation_views=args.animation_views)
-        return render.run(args.source, args.output, args.labels, args.map, args.jobs, settings, args.triangles)
+        settings = RenderSettings(
+            views=args.views or 16,
+            size=args.size or 800,
+            ssaa=args.ssaa is not False,
+            animation_views=args.animation_views or 0,
+        )
+        jobs = args.jobs or len(os.sched_getaffinity(0))
+        return render.run(args.source, args.output, args.labels, args.map, jobs, settings, args.triangles or 6000)
     if args.command == "build":
         from muscle_atlas.commands import build
         from muscle_atlas.config import request_from
