@@ -138,12 +138,15 @@ def test_new_writes_a_project_file_that_builds(tmp_path: Path, capsys: pytest.Ca
 def test_every_project_error_is_reported_at_once_before_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     project = tmp_path / "atlas.toml"
     project.write_text(
-        '[atlas]\ntitle = 3\n[source]\npath = "missing.nii.gz"\n[render]\nviews = 0\nsize = "big"\ncolour = "red"\n'
+        '[atlas]\ntitle = 3\n[source]\npath = "missing.nii.gz"\n'
+        '[render]\nviews = 0\nsize = "big"\ncolour = "red"\nhighlight = "red"\n'
         '[output]\nformat = "pdf"\n[extra]\nx = 1\n'
     )
     assert main(["build", "--config", str(project)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    for key in ("atlas.title", "source.path", "render.views", "render.size", "render.colour", "output.format", "extra"):
+    keys = ("atlas.title", "source.path", "render.views", "render.size", "render.colour", "render.highlight",
+            "output.format", "extra")  # fmt: skip
+    for key in keys:
         assert key in err, key
     assert not (tmp_path / "site").exists()

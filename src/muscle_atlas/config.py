@@ -74,6 +74,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "size": int,
         "thumbnail": int,
         "background": str,
+        "highlight": str,
         "ssaa": bool,
         "animation_views": int,
         "triangles": int,
@@ -131,6 +132,10 @@ def load_project(path: str | Path) -> Project:
     for key in ("views", "size", "thumbnail", "triangles"):
         if isinstance(render.get(key), int) and render[key] < 1:
             problems.append(f"render.{key}: must be at least 1")
+    for key in ("background", "highlight"):
+        value = render.get(key)
+        if isinstance(value, str) and not _is_colour(value, hex_only=key == "highlight"):
+            problems.append(f"render.{key}: {value!r} is not a colour" + (" (#rrggbb)" if key == "highlight" else ""))
     if isinstance(render.get("jobs"), int) and render["jobs"] < 0:
         problems.append("render.jobs: must be 0 (all CPUs) or more")
     fmt = project.get("output", "format")
@@ -148,6 +153,20 @@ def load_project(path: str | Path) -> Project:
     if problems:
         raise ConfigError("; ".join(problems), path)
     return project
+
+
+def _is_colour(text: str, hex_only: bool) -> bool:
+    if len(text) == 7 and text.startswith("#"):
+        return all(c in "0123456789abcdefABCDEF" for c in text[1:])
+    if hex_only:
+        return False
+    import pyvista as pv
+
+    try:
+        pv.Color(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
