@@ -37,7 +37,7 @@ FILLER_WORDS = {
 }  # fmt: skip
 CATEGORY_WORDS = {"bone": "bone", "bones": "bone", "cartilage": "cartilage", "ligament": "ligament"}
 
-STATUSES = ("matched", "context", "ambiguous", "unmatched", "ignored", "excluded")
+# Statuses: matched, context, ambiguous, unmatched, ignored (by a map), excluded (by a project).
 
 
 def _stem(word: str) -> str:

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -291,14 +290,3 @@ class ContextStructure:
 def load_context() -> tuple[ContextStructure, ...]:
     text = (resources.files("muscle_atlas.anatomy") / "data" / "context.yaml").read_text(encoding="utf-8")
     return tuple(ContextStructure(e["slug"], e["name"], e["category"], tuple(e["names"])) for e in yaml.safe_load(text))
-
-
-def tree_from_folder(folder: Path) -> StructureTree:
-    """Build a tree from another folder of YAML files (for tests and custom trees)."""
-    return build_tree(
-        sorted(
-            (p.name, p.read_text(encoding="utf-8"))
-            for p in folder.glob("*.yaml")
-            if p.name not in ("context.yaml", "aliases.yaml")
-        )
-    )

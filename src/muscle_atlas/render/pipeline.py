@@ -305,7 +305,3 @@ def run(work: Plan, settings: RenderSettings, out: Path, jobs: int = 1, progress
         cache[job.name] = job.digest
     cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
     return rendered
-
-
-def available_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 LICENCES = (
     # (pattern in the text, name, URL)
@@ -90,7 +90,3 @@ def detect(source: Path) -> Provenance:
         if (title[:160], url) not in provenance.citations and len(provenance.citations) < 4:
             provenance.citations.append((title[:160], url))
     return provenance
-
-
-def escape_text(text: str) -> Markup:
-    return escape(text)
