@@ -40,6 +40,7 @@ def test_calf_mri_with_a_mapping_file(data: Path, tmp_path: Path, capsys: pytest
     site = tmp_path / "site"
     code = main(["build", str(data / "qmritools-calf-mri/labels.nii.gz"), "--map", str(mapping), "-o", str(site), *FAST])
     assert code == 0
+    assert "unidentified labels, drawn as context without pages: 13, 14, 15, 16, 19" in capsys.readouterr().out
     assert _pages(site) == {".", "muscle", "search", "muscle/lower-limb", "muscle/leg",
                             "muscle/leg/superficial-posterior-compartment", "muscle/leg/soleus"}  # fmt: skip
     home = (site / "index.html").read_text()

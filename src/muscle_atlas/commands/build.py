@@ -54,6 +54,11 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 def build(request: BuildRequest) -> Path:
+    """Build the site; return its folder."""
+    return build_with_result(request)[0]
+
+
+def build_with_result(request: BuildRequest) -> tuple[Path, list]:
     output = Path(request.output).resolve()
     source = Path(request.source)
     if output == source.resolve() or source.resolve() in output.parents:
@@ -89,7 +94,7 @@ def build(request: BuildRequest) -> Path:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return output
+    return output, atlas.unidentified
 
 
 def _swap(staging: Path, output: Path) -> None:
@@ -103,8 +108,12 @@ def _swap(staging: Path, output: Path) -> None:
 
 def run(request: BuildRequest) -> int:
     started = time.perf_counter()
-    output = build(request)
+    output, unidentified = build_with_result(request)
     pages = sum(1 for _ in output.rglob("index.html")) or sum(1 for _ in output.rglob("*.md"))
     print(f"built {pages} pages in {time.perf_counter() - started:.1f} s → {output}")
+    if unidentified:
+        names = ", ".join(m.key if m.name == m.key else f"{m.key} ({m.name})" for m in unidentified)
+        print(f"unidentified labels, drawn as context without pages: {names}")
+        print("  name them with --map (see `muscle-atlas match SOURCE` for candidates)")
     print(f"open it with: muscle-atlas serve {request.output}")
     return 0
