@@ -58,12 +58,19 @@ def link(asset: str, path: str | Path) -> None:
         shutil.copyfile(asset, target)
 
 
-class SiteWriter:
+class AtlasWriter:
+    """What every output format writes from: the atlas, its provenance, options and renders."""
+
     def __init__(self, atlas: Atlas, provenance: Provenance, options: SiteOptions, renders: Path) -> None:
         self.atlas = atlas
         self.provenance = provenance
         self.options = options
         self.renders = renders
+
+
+class SiteWriter(AtlasWriter):
+    def __init__(self, atlas: Atlas, provenance: Provenance, options: SiteOptions, renders: Path) -> None:
+        super().__init__(atlas, provenance, options, renders)
         self.env = environment()
         self.measures_by_path: dict[str, list[dict]] = {}
         for row in atlas.measures:

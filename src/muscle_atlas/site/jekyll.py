@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from muscle_atlas.site.atlas import Atlas, Page
-from muscle_atlas.site.html import SiteOptions, link
-from muscle_atlas.site.provenance import Provenance
+from muscle_atlas.site.atlas import Page
+from muscle_atlas.site.html import AtlasWriter, link
 
 
 def asset_name(page: Page) -> str:
@@ -31,13 +30,7 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-class JekyllWriter:
-    def __init__(self, atlas: Atlas, provenance: Provenance, options: SiteOptions, renders: Path) -> None:
-        self.atlas = atlas
-        self.provenance = provenance
-        self.options = options
-        self.renders = renders
-
+class JekyllWriter(AtlasWriter):
     def front_matter(self, page: Page) -> str:
         s = page.structure
         name = asset_name(page)
