@@ -109,14 +109,14 @@ def _expected() -> list[tuple[str, str, str]]:
 
 def test_every_real_label_name_matches_the_right_structure_and_side(data: Path) -> None:
     """Every name in the real label tables, VHF files and TotalSegmentator maps."""
-    from muscle_atlas.commands.match import names_of
+    from muscle_atlas.commands.match import table_names
 
     expected = {name: (path, side) for name, path, side in _expected()}
     names: set[str] = set()
     for table in sorted((data / "label-tables").glob("qmritools-*.txt")):
-        names |= set(names_of(str(table), None).values())
+        names |= set(table_names(str(table)).values())
     for table in sorted((data / "totalsegmentator-example").glob("labels-*.tsv")):
-        names |= set(names_of(str(table), None).values())
+        names |= set(table_names(str(table)).values())
     names |= {p.stem for p in (data / "vhf-lower-limb").rglob("*.stl")}
     assert names == set(expected), "the expected table must cover exactly the real names"
     wrong = []

@@ -13,9 +13,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from muscle_atlas.commands.render import render_source
 from muscle_atlas.demo.phantom import make_phantom, phantom_names
 from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.subject import SubjectRequest, render_subject
 
 JS = Path(__file__).parent / "js"
 KEEP = ("Soleus", "Tibialis anterior", "Tibia")
@@ -40,7 +40,8 @@ SETTINGS = {"views": 4, "size": 96, "thumb": 32, "ssaa": False}
 
 def _render(folder: Path, out: Path, **extra) -> object:
     settings = RenderSettings(**{**SETTINGS, **extra})
-    return render_source(str(folder / "legs.nii.gz"), out, str(folder / "legs.txt"), None, 1, settings, 1500, progress=False)
+    request = SubjectRequest(str(folder / "legs.nii.gz"), str(folder / "legs.txt"))
+    return render_subject(request, out, 1, settings, 1500, progress=False)
 
 
 def test_outputs_measures_and_cache(small_phantom: Path, tmp_path: Path) -> None:

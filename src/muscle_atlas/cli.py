@@ -28,6 +28,20 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", help="NIfTI label volume (.nii/.nii.gz) or folder of meshes (STL/OBJ/PLY)")
     p.add_argument("--labels", metavar="TABLE", help="label table file, or totalsegmentator:<task>")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_orientation_options(p)
+
+
+def _add_orientation_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--orientation",
+        default=None,
+        metavar="auto|header|RAS|LPS|…",
+        help="the source's frame: auto (from the anatomy; default), header (keep it as it is), or "
+        "where its x, y, z axes point, e.g. LPS",
+    )
+    p.add_argument(
+        "--units", choices=("auto", "mm", "cm", "m"), default=None, help="units of a mesh source (default: auto)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub)
     _add_demo(sub)
     _add_new(sub)
+    _add_quantify(sub)
     return parser
 
 
@@ -66,6 +81,7 @@ def _add_match(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", metavar="TABLE", help="label table for a volume, or totalsegmentator:<task>")
     p.add_argument("--map", metavar="FILE", help="mapping file: 'label or name = code, slug or path [side]'")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _add_orientation_options(p)
 
 
 def _add_render(sub: argparse._SubParsersAction) -> None:
@@ -96,6 +112,7 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
         help="no supersampled anti-aliasing (faster, jagged edges)",
     )
     p.add_argument("--triangles", type=int, default=None, help="triangle budget per structure (default 6000)")
+    _add_orientation_options(p)
 
 
 def _add_build(sub: argparse._SubParsersAction) -> None:
@@ -129,12 +146,28 @@ def _add_new(sub: argparse._SubParsersAction) -> None:
     p.add_argument("folder", help="project folder (created if needed)")
 
 
+def _add_quantify(sub: argparse._SubParsersAction) -> None:
+    from muscle_atlas.quantities.specs import add_map_arguments
+
+    p = sub.add_parser(
+        "quantify",
+        help="per-structure statistics of quantitative maps (fat fraction, DTI, T2 …), no site",
+        description="Writes quantities.csv/.json (n, mean, median, SD, percentiles per structure, side, map, "
+        "raw and eroded), profiles.csv (per slice) and histograms.json.",
+    )
+    p.add_argument("source", help="NIfTI label volume")
+    p.add_argument("--labels", metavar="TABLE", help="label table, or totalsegmentator:<task>")
+    p.add_argument("--label-map", metavar="FILE", help="mapping file for labels the matcher cannot name")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    add_map_arguments(p)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     # Commands import lazily so that `--help` and light commands never load VTK.
     if args.command == "inspect":
         from muscle_atlas.commands import inspect
 
-        return inspect.run(args.source, args.labels, args.json)
+        return inspect.run(args.source, args.labels, args.json, args.orientation or "auto", args.units or "auto")
     if args.command == "kb":
         from muscle_atlas.commands import kb
 
@@ -142,10 +175,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "match":
         from muscle_atlas.commands import match
 
-        return match.run(args.target, args.labels, args.map, args.json)
+        return match.run(args.target, args.labels, args.map, args.json, args.orientation or "auto", args.units or "auto")
     if args.command == "render":
         from muscle_atlas.commands import render
         from muscle_atlas.render.pipeline import RenderSettings
+        from muscle_atlas.subject import SubjectRequest
 
         settings = RenderSettings(
             views=args.views or 16,
@@ -154,7 +188,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             animation_views=args.animation_views or 0,
         )
         jobs = args.jobs or len(os.sched_getaffinity(0))
-        return render.run(args.source, args.output, args.labels, args.map, jobs, settings, args.triangles or 6000)
+        request = SubjectRequest(
+            args.source, args.labels, args.map, orientation=args.orientation or "auto", units=args.units or "auto"
+        )
+        return render.run(request, args.output, jobs, settings, args.triangles or 6000)
     if args.command == "build":
         from muscle_atlas.commands import build
         from muscle_atlas.config import request_from
@@ -169,6 +206,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muscle_atlas.render.pipeline import RenderSettings
 
         return demo.run(args.output, args.jobs, RenderSettings(views=args.views, size=args.size, ssaa=args.ssaa))
+    if args.command == "quantify":
+        from muscle_atlas.commands import quantify
+        from muscle_atlas.quantities.specs import specs_from_args
+
+        return quantify.run(args.source, args.labels, args.label_map, specs_from_args(args), args.output)
     if args.command == "new":
         from muscle_atlas.config import write_template
 

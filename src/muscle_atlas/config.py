@@ -31,6 +31,8 @@ base_url = "http://127.0.0.1:8000/"   # public URL of the site (sitemap.xml, can
 path = "segmentation.nii.gz"      # a NIfTI label volume, or a folder with one mesh per structure
 labels = ""                       # label table (ITK-SNAP, Slicer, FreeSurfer, TSV/CSV, JSON) or totalsegmentator:<task>
 map = ""                          # mapping file: "label or name = structure [side]" per line
+orientation = "auto"              # auto (from the anatomy), header (keep the source's frame), or e.g. "LPS"
+units = "auto"                    # units of a mesh source: auto, mm, cm or m
 
 [mapping]                         # the same overrides, inline
 # "17" = "soleus right"
@@ -66,7 +68,7 @@ notice = ""
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "atlas": {"title": str, "introduction": str, "base_url": str},
-    "source": {"path": str, "labels": str, "map": str},
+    "source": {"path": str, "labels": str, "map": str, "orientation": str, "units": str},
     "mapping": {},
     "structures": {"include": list, "exclude": list},
     "render": {
@@ -102,13 +104,17 @@ class Project:
 
 
 def load_project(path: str | Path) -> Project:
+    from muscle_atlas.sources.textfile import read_text
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError("no such project file", path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path, ConfigError, "project file (TOML)"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML ({exc})", path) from exc
+    except RecursionError as exc:
+        raise ConfigError("invalid TOML (nested too deeply)", path) from exc
     problems = []
     for section, values in data.items():
         if section not in _SCHEMA:
@@ -144,15 +150,44 @@ def load_project(path: str | Path) -> Project:
     for key in ("path", "labels", "map"):
         value = project.get("source", key)
         if isinstance(value, str) and value and not value.startswith("totalsegmentator:"):
-            if not Path(project.path("source", key) or "").exists():
+            try:
+                found = Path(project.path("source", key) or "").exists()
+            except (OSError, ValueError):  # a NUL character, a name too long for the system
+                problems.append(f"source.{key}: not a valid file name: {value[:60]!r}")
+                continue
+            if not found:
                 problems.append(f"source.{key}: no such file or folder: {value}")
+    orientation = project.get("source", "orientation")
+    if isinstance(orientation, str):
+        from muscle_atlas.anatomy.orientation import validate_mode
+        from muscle_atlas.errors import AtlasError
+
+        try:
+            validate_mode(orientation)
+        except AtlasError as exc:
+            problems.append(f"source.orientation: {exc.message}")
+    units = project.get("source", "units")
+    if isinstance(units, str) and units not in ("auto", "mm", "cm", "m"):
+        problems.append(f"source.units: must be auto, mm, cm or m, not {units!r}")
     for key in ("include", "exclude"):
         items = project.get("structures", key) or []
         if isinstance(items, list) and not all(isinstance(i, str | int) for i in items):
             problems.append(f"structures.{key}: must be a list of codes, slugs or paths")
     if problems:
-        raise ConfigError("; ".join(problems), path)
+        shown = [_one_line(p) for p in problems[:_MAX_PROBLEMS]]
+        if len(problems) > _MAX_PROBLEMS:
+            shown.append(f"and {len(problems) - _MAX_PROBLEMS} more")
+        raise ConfigError("; ".join(shown), path)
     return project
+
+
+_MAX_PROBLEMS = 12
+
+
+def _one_line(problem: str, limit: int = 150) -> str:
+    """A problem as one short line: keys and values from a hostile file can be anything."""
+    text = " ".join(problem.split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _is_colour(text: str, hex_only: bool) -> bool:
@@ -175,11 +210,21 @@ def _type_name(expected: type | tuple[type, ...]) -> str:
 
 def write_template(folder: str | Path) -> Path:
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "atlas.toml"
     if path.exists():
         raise ConfigError("already exists; not overwritten", path)
-    path.write_text(TEMPLATE, encoding="utf-8")
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError("exists and is not a folder", folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(TEMPLATE)
+    except FileExistsError as exc:
+        raise ConfigError("already exists; not overwritten", path) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot write the project file ({exc.strerror or exc})", exc.filename or path) from exc
+    except ValueError as exc:  # a NUL character in the name
+        raise ConfigError(f"not a valid folder name ({exc})", repr(str(folder))) from exc
     return path
 
 
@@ -235,6 +280,8 @@ def request_from(args: argparse.Namespace):
         inline_map=dict(project.values.get("mapping", {})),
         include=[str(i) for i in project.get("structures", "include", [])],
         exclude=[str(i) for i in project.get("structures", "exclude", [])],
+        orientation=pick(getattr(args, "orientation", None), "source", "orientation", "auto"),
+        units=pick(getattr(args, "units", None), "source", "units", "auto"),
         jobs=jobs,
         settings=settings,
         triangles=pick(args.triangles, "render", "triangles", 6000),

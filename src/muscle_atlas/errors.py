@@ -32,3 +32,7 @@ class AnatomyError(AtlasError):
 
 class ConfigError(AtlasError):
     """An atlas project file has errors (all of them are listed)."""
+
+
+class MapError(AtlasError):
+    """A quantitative map (Dixon, DTI tensor, scalar map) cannot be read or used with the labels."""

@@ -162,7 +162,7 @@ def _data_files() -> list[tuple[str, str]]:
     return sorted(
         (p.name, p.read_text(encoding="utf-8"))
         for p in folder.iterdir()
-        if p.name.endswith(".yaml") and p.name not in ("context.yaml", "aliases.yaml")
+        if p.name.endswith(".yaml") and p.name not in ("context.yaml", "aliases.yaml", "lexicon.yaml")
     )
 
 

@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from muscle_atlas.commands.render import render_source
 from muscle_atlas.errors import AtlasError
 from muscle_atlas.render.pipeline import RenderSettings
 from muscle_atlas.site.atlas import gather
 from muscle_atlas.site.html import SiteOptions, SiteWriter
 from muscle_atlas.site.provenance import Provenance, detect
+from muscle_atlas.subject import SubjectRequest, render_subject
 
 
 @dataclass
@@ -32,6 +32,8 @@ class BuildRequest:
     inline_map: dict[str, str] = field(default_factory=dict)
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    orientation: str = "auto"
+    units: str = "auto"
     jobs: int = 1
     settings: RenderSettings = field(default_factory=RenderSettings)
     triangles: int = 6000
@@ -67,11 +69,13 @@ def build_with_result(request: BuildRequest) -> tuple[Path, list]:
         raise AtlasError("exists and is not a folder", output)
     output.parent.mkdir(parents=True, exist_ok=True)
     settings = request.settings
-    result = render_source(
-        request.source, cache_dir(output), request.labels, request.map_file, request.jobs,
-        settings, request.triangles, progress=request.progress, inline_map=request.inline_map,
-        include=request.include, exclude=request.exclude,
+    subject = SubjectRequest(
+        request.source, request.labels, request.map_file, request.inline_map, request.include,
+        request.exclude, request.orientation, request.units,
     )  # fmt: skip
+    result = render_subject(subject, cache_dir(output), request.jobs, settings, request.triangles, request.progress)
+    for line in result.orientation:
+        print(line)
     atlas = gather(None, result.matches, result.turntables, result.measures, settings.views)
     provenance = request.provenance or detect(source)
     options = request.site

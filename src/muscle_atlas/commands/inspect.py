@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-from muscle_atlas.sources import Source, open_source
+from muscle_atlas.sources import Source
+from muscle_atlas.subject import SubjectRequest, open_subject
 
 # 26-connectivity: voxels that touch at an edge or a corner are one piece.
 _FULL_CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
@@ -36,6 +36,7 @@ class Inspection:
     voxel_size_mm: list[float] | None
     rows: list[InspectRow]
     warnings: list[str]
+    orientation: list[str] = field(default_factory=list)  # axes, units, conflicts: one line each
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -138,6 +139,7 @@ def _fmt_box(row: InspectRow) -> str:
 
 def print_inspection(inspection: Inspection) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(width=None if Console().is_terminal else 160)
@@ -169,10 +171,14 @@ def print_inspection(inspection: Inspection) -> None:
     console.print(table)
     for warning in inspection.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    for line in inspection.orientation:
+        console.print(escape(line))
 
 
-def run(source: str, labels: str | None, as_json: bool) -> int:
-    inspection = inspect_source(open_source(Path(source), labels))
+def run(source: str, labels: str | None, as_json: bool, orientation: str = "auto", units: str = "auto") -> int:
+    subject = open_subject(SubjectRequest(source, labels, orientation=orientation, units=units))
+    inspection = inspect_source(subject.source)
+    inspection.orientation = subject.orientation.report()
     if as_json:
         print(inspection.to_json())
     else:

@@ -6,20 +6,22 @@ import json
 from pathlib import Path
 
 from muscle_atlas.anatomy.match import MatchResult, match_labels, read_mapping
-from muscle_atlas.sources import open_source, read_label_table
+from muscle_atlas.sources import read_label_table
 from muscle_atlas.sources.labels import TOTALSEGMENTATOR_PREFIX
+from muscle_atlas.subject import SubjectRequest, open_subject
 
 
-def names_of(target: str, labels: str | None) -> dict[str, str]:
-    """Label key → name, from a label table, a volume (with its table) or a mesh folder."""
+def is_table(target: str) -> bool:
     path = Path(target)
-    is_table = target.startswith(TOTALSEGMENTATOR_PREFIX) or (
-        path.is_file() and not path.name.lower().endswith((".nii", ".nii.gz"))
+    return target.startswith(TOTALSEGMENTATOR_PREFIX) or (
+        path.is_file() and not path.name.lower().endswith((".nii", ".nii.gz", ".glb", ".gltf"))
     )
-    if is_table:
-        table = read_label_table(target)
-        return {str(v): e.name for v, e in sorted(table.entries.items())}
-    return open_source(path, labels).label_names()
+
+
+def table_names(target: str) -> dict[str, str]:
+    """Label key → name of a label table."""
+    table = read_label_table(target)
+    return {str(v): e.name for v, e in sorted(table.entries.items())}
 
 
 def print_matches(results: list[MatchResult]) -> None:
@@ -62,11 +64,18 @@ def print_matches(results: list[MatchResult]) -> None:
         console.print("Resolve them with a mapping file: --map FILE with lines like '17 = soleus left'.")
 
 
-def run(target: str, labels: str | None, map_file: str | None, as_json: bool) -> int:
-    mapping = read_mapping(map_file) if map_file else None
-    results = match_labels(names_of(target, labels), mapping)
+def run(target: str, labels: str | None, map_file: str | None, as_json: bool,
+        orientation: str = "auto", units: str = "auto") -> int:  # fmt: skip
+    findings: list[str] = []
+    if is_table(target):
+        results = match_labels(table_names(target), read_mapping(map_file) if map_file else None)
+    else:  # a source: matched, then oriented from where its structures lie
+        subject = open_subject(SubjectRequest(target, labels, map_file, orientation=orientation, units=units))
+        results, findings = subject.matches, subject.orientation.report()
     if as_json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:
         print_matches(results)
+        for line in findings:
+            print(line)
     return 0

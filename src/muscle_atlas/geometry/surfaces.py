@@ -104,6 +104,8 @@ def orient_outward(mesh: pv.PolyData) -> pv.PolyData:
 def clean_mesh(mesh: pv.PolyData) -> pv.PolyData:
     """Mesh sources: drop degenerate faces and duplicate points, orient normals outward."""
     cleaned = mesh.triangulate().clean(tolerance=0.0)
+    if cleaned.n_lines or cleaned.n_verts:  # collapsed triangles come out as lines and points
+        cleaned = pv.PolyData(cleaned.points, faces=cleaned.faces).clean(tolerance=0.0)
     cleaned = cleaned.extract_surface(algorithm="dataset_surface")
     return orient_outward(cleaned)
 

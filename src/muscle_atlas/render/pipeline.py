@@ -96,7 +96,9 @@ def _role(match: MatchResult) -> str:
     if match.status in ("matched", "unmatched", "ambiguous", "excluded"):
         return "muscle"
     if match.status == "context":
-        return {"bone": "bone", "fat": "hidden", "organ": "hidden"}.get(match.kind or "", "context")
+        # Muscles outside the tree are drawn like other muscles; skin, fat and organs would hide them.
+        roles = {"bone": "bone", "muscle": "muscle", "fat": "hidden", "organ": "hidden", "skin": "hidden"}
+        return roles.get(match.kind or "", "context")
     return "context"
 
 
@@ -143,8 +145,9 @@ def plan(
                     found.setdefault(node.code, []).extend(keys)
         return found
 
-    shown_codes = set(present)
-    for code in list(present):
+    # A structure shown in two regions (same_as) is drawn in both, with each region's framing.
+    shown_codes = set(present) | {s.code for s in tree if s.same_as in present}
+    for code in list(shown_codes):
         shown_codes.update(a.code for a in tree.by_code[code].ancestors())
     shown = [tree.by_code[c] for c in shown_codes]
     scenes: dict[str, list[str]] = {}

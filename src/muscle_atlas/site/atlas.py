@@ -86,8 +86,9 @@ def gather(tree: StructureTree | None, matches: list[MatchResult], turntables: l
         stem, variant = name.rsplit("-", 1)
         available[stem].append(variant)
     present = {m.code for m in matches if m.status == "matched" and m.code is not None}
-    codes = set(present)
-    for code in present:
+    # A structure shown in two regions (same_as) gets its page in both.
+    codes = set(present) | {s.code for s in tree if s.same_as in present}
+    for code in list(codes):
         codes.update(a.code for a in tree.by_code[code].ancestors())
     pages: dict[str, Page] = {}
     for structure in sorted((tree.by_code[c] for c in codes), key=lambda s: s.code):

@@ -14,6 +14,7 @@ import jinja2
 from markupsafe import Markup
 
 from muscle_atlas import __version__
+from muscle_atlas.anatomy.tree import load_tree
 from muscle_atlas.site.atlas import SIDE_NAMES, Atlas, Page
 from muscle_atlas.site.provenance import Provenance
 
@@ -75,6 +76,15 @@ class SiteWriter(AtlasWriter):
         self.measures_by_path: dict[str, list[dict]] = {}
         for row in atlas.measures:
             self.measures_by_path.setdefault(row["structure"], []).append(row)
+        # A structure shown in two regions (trapezius under shoulder and back) has one set of
+        # numbers, listed under both places.
+        self.places: dict[str, list[str]] = {}
+        for structure in load_tree():
+            if structure.same_as:
+                canonical = load_tree().by_code[structure.same_as].path
+                self.places.setdefault(canonical, [canonical]).append(structure.path)
+                if canonical in self.measures_by_path:
+                    self.measures_by_path[structure.path] = self.measures_by_path[canonical]
 
     # --- URLs ------------------------------------------------------------------------------------
 
@@ -141,9 +151,9 @@ class SiteWriter(AtlasWriter):
         for row in rows:
             side = f" ({row['side']})" if row["side"] != "none" else ""
             out += [
-                {"label": f"Volume{side}", "value": f"{row['volume_mL']:.1f} mL"},
+                {"label": f"Volume{side}", "value": _number(row["volume_mL"], "{:.1f} mL")},
                 {"label": f"Length{side}", "value": f"{row['length_mm']:.0f} mm"},
-                {"label": f"Maximal cross-section{side}", "value": f"{row['max_cross_section_cm2']:.1f} cm²"},
+                {"label": f"Maximal cross-section{side}", "value": _number(row["max_cross_section_cm2"], "{:.1f} cm²")},
                 {"label": f"Surface area{side}", "value": f"{row['surface_area_cm2']:.0f} cm²"},
             ]
         asymmetry = next((r["asymmetry_volume_pct"] for r in rows if r["asymmetry_volume_pct"] is not None), None)
@@ -155,17 +165,19 @@ class SiteWriter(AtlasWriter):
         region_path = page.structure.path
         rows = []
         for row in self.atlas.measures:
-            if not (row["structure"] == region_path or row["structure"].startswith(region_path + "/")):
+            places = self.places.get(row["structure"], [row["structure"]])
+            here = [p for p in places if p == region_path or p.startswith(region_path + "/")]
+            if not here:
                 continue
-            target = self.atlas.pages.get(f"muscle/{row['structure']}/")
+            target = self.atlas.pages.get(f"muscle/{here[0]}/")
             name_cell = {"text": row["name"], "sort": row["name"]}
             if target is not None:
                 name_cell["url"] = self.url(page, target.path)
             rows.append([
                 name_cell, {"text": row["side"], "sort": row["side"]},
-                {"text": f"{row['volume_mL']:.1f}", "sort": row["volume_mL"]},
+                {"text": _number(row["volume_mL"], "{:.1f}"), "sort": _sortable(row["volume_mL"])},
                 {"text": f"{row['length_mm']:.0f}", "sort": row["length_mm"]},
-                {"text": f"{row['max_cross_section_cm2']:.1f}", "sort": row["max_cross_section_cm2"]},
+                {"text": _number(row["max_cross_section_cm2"], "{:.1f}"), "sort": _sortable(row["max_cross_section_cm2"])},
                 {"text": f"{row['surface_area_cm2']:.0f}", "sort": row["surface_area_cm2"]},
                 {"text": "—" if row["asymmetry_volume_pct"] is None else f"{row['asymmetry_volume_pct']:+.1f}",
                  "sort": row["asymmetry_volume_pct"] if row["asymmetry_volume_pct"] is not None else ""},
@@ -422,3 +434,12 @@ def _size(path: Path) -> str:
 
 def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _number(value: float | None, form: str) -> str:
+    """A measure, or a dash where an open surface encloses no volume."""
+    return "— (open surface)" if value is None else form.format(value)
+
+
+def _sortable(value: float | None) -> float | str:
+    return "" if value is None else value

@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 LICENCES = (
     # (pattern in the text, name, URL)
+    (r"Creative Commons Attribution[- ]ShareAlike 4\.0|CC BY-SA 4\.0|CC-BY-SA-4\.0", "CC BY-SA 4.0",
+     "https://creativecommons.org/licenses/by-sa/4.0/"),
     (r"Creative Commons Attribution 4\.0|CC BY 4\.0|CC-BY-4\.0", "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/"),
     (r"Apache License,?\s+Version 2\.0", "Apache License 2.0", "https://www.apache.org/licenses/LICENSE-2.0"),
     (r"Redistribution and use in source and binary forms", "BSD 3-Clause License", "https://opensource.org/license/bsd-3-clause"),
@@ -31,6 +33,7 @@ class Provenance:
     holder: str | None = None
     citations: list[tuple[str, str]] = field(default_factory=list)  # (text, url)
     notice: str | None = None
+    attribution: str | None = None  # the data's own attribution text (e.g. what it was adapted from)
 
     def html(self) -> Markup:
         parts = [Markup("Data: {}").format(self.name)]
@@ -43,6 +46,8 @@ class Provenance:
             else:
                 parts.append(Markup(", licensed under {}").format(self.licence))
         parts.append(Markup("."))
+        if self.attribution:
+            parts.append(Markup(" {}").format(self.attribution))
         if self.citations:
             cites = Markup("; ").join(Markup('<a href="{}">{}</a>').format(url, text) for text, url in self.citations)
             parts.append(Markup(" Please cite: {}.").format(cites))
@@ -70,10 +75,14 @@ def detect(source: Path) -> Provenance:
         except OSError:
             continue
     text = "\n".join(texts)
-    name = (source if source.is_dir() else source.parent).name or str(source)
-    if "Visible Human" in text:
-        name = "Visible Human Female lower-limb geometry, Center for Orthopaedic Biomechanics, University of Denver"
-    provenance = Provenance(name=name)
+    heading = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
+    provenance = Provenance(name=heading.group(1).strip()[:160] if heading else "")
+    # A README's licence paragraph is the attribution its licence asks for (what the data was
+    # adapted from, by whom): shown as it is written.
+    paragraph = re.search(r"^(?:Licen[cs]e|Attribution)\s*:\s*(.+?)(?:\n\s*\n|\Z)", text,
+                          flags=re.MULTILINE | re.IGNORECASE | re.DOTALL)  # fmt: skip
+    if paragraph:
+        provenance.attribution = " ".join(paragraph.group(1).split())[:1000]
     for pattern, licence, url in LICENCES:
         if re.search(pattern, text, flags=re.IGNORECASE):
             provenance.licence, provenance.licence_url = licence, url
@@ -84,9 +93,13 @@ def detect(source: Path) -> Provenance:
     for match in re.finditer(r"doi:\s*(https?://doi\.org/\S+|10\.\d{4,9}/\S+)", text, flags=re.IGNORECASE):
         doi = match.group(1).rstrip(".,)")
         url = doi if doi.startswith("http") else f"https://doi.org/{doi}"
-        # The line before a DOI in a README is usually the title of the work.
-        before = text[: match.start()].rstrip().splitlines()
-        title = before[-1].strip().strip('"') if before else url
+        # The quoted line just before a DOI in a README is usually the title of the work.
+        before = text[: match.start()].rstrip().splitlines()[-4:]
+        quoted = [q for line in before for q in re.findall(r'"([^"]{12,})"', line)]
+        title = quoted[-1] if quoted else before[-1].strip().strip('"') if before else url
         if (title[:160], url) not in provenance.citations and len(provenance.citations) < 4:
             provenance.citations.append((title[:160], url))
+    if not provenance.name:  # no heading: the title of the work it asks to be cited by, or the folder
+        folder = (source if source.is_dir() else source.parent).name or str(source)
+        provenance.name = provenance.citations[0][0].rstrip(".") if provenance.citations else folder
     return provenance

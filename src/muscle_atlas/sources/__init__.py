@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from muscle_atlas.errors import SourceError
+from muscle_atlas.sources.gltf import is_gltf_path, read_gltf
 from muscle_atlas.sources.labels import LabelEntry, LabelTable, read_label_table
 from muscle_atlas.sources.meshes import MeshFile, read_mesh_folder
 from muscle_atlas.sources.volume import LabelVolume, is_nifti_path, read_volume
@@ -23,7 +24,7 @@ __all__ = [
 
 @dataclass
 class Source:
-    """What a user handed us: a label volume (with an optional table) or a mesh folder."""
+    """What a user handed us: a label volume (with an optional table), a mesh folder or a glTF scene."""
 
     path: Path
     volume: LabelVolume | None = None
@@ -48,7 +49,7 @@ class Source:
 
 
 def open_source(path: str | Path, labels: str | Path | None = None) -> Source:
-    """Open a NIfTI label volume (with an optional label table) or a folder of meshes."""
+    """Open a NIfTI label volume (with an optional label table), a folder of meshes or a glTF scene."""
     path = Path(path)
     if not path.exists():
         raise SourceError("no such file or folder", path)
@@ -56,6 +57,10 @@ def open_source(path: str | Path, labels: str | Path | None = None) -> Source:
         if labels is not None:
             raise SourceError("--labels applies to label volumes, not to mesh folders", path)
         return Source(path=path, meshes=read_mesh_folder(path))
+    if is_gltf_path(path):
+        if labels is not None:
+            raise SourceError("--labels applies to label volumes, not to glTF scenes", path)
+        return Source(path=path, meshes=read_gltf(path))
     if is_nifti_path(path):
         table = read_label_table(labels) if labels is not None else None
         return Source(path=path, volume=read_volume(path), table=table)

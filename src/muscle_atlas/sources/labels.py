@@ -14,14 +14,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from muscle_atlas.errors import LabelTableError
+from muscle_atlas.sources.textfile import read_text, shorten
 
 TOTALSEGMENTATOR_PREFIX = "totalsegmentator:"
+MAX_ENTRIES = 10_000  # FreeSurfer's LUT, the largest table in use, has about 1,400
+MAX_NAME = 256  # characters; longer "names" are data, not labels
+LABEL_RANGE = (-(2**31), 2**31 - 1)  # what a NIfTI integer label volume can hold
 
 Color = tuple[int, int, int]
 
@@ -84,14 +89,7 @@ def read_label_table(spec: str | Path) -> LabelTable:
         raise LabelTableError("no such file", path)
     if path.is_dir():
         raise LabelTableError("is a folder, not a label table", path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LabelTableError(f"cannot read ({exc.strerror})", path) from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+    text = read_text(path, LabelTableError, "label table")
     if not text.strip():
         raise LabelTableError("empty label table", path)
     return parse_label_table(text, str(path))
@@ -115,6 +113,8 @@ def parse_label_table(text: str, source: str) -> LabelTable:
         )
     if not table.entries:
         raise LabelTableError("label table has no entries", source)
+    if len(table.entries) > MAX_ENTRIES:
+        raise LabelTableError(f"{len(table.entries)} entries: more than any label table has ({MAX_ENTRIES})", source)
     return table
 
 
@@ -164,18 +164,33 @@ def _bad_line(source: str, number: int, problem: str) -> LabelTableError:
 
 
 def _add(table: LabelTable, entry: LabelEntry, number: int) -> None:
+    if not LABEL_RANGE[0] <= entry.value <= LABEL_RANGE[1]:
+        raise _bad_line(table.source, number, f"label value {shorten(str(entry.value))} is out of range")
+    if len(entry.name) > MAX_NAME:
+        raise _bad_line(table.source, number, f"name longer than {MAX_NAME} characters")
     if entry.value in table.entries:
         raise _bad_line(table.source, number, f"label {entry.value} is defined twice")
     table.entries[entry.value] = entry
 
 
+def _integer(text: str) -> int:
+    """An integer written as ``12`` or ``12.0``; ValueError for anything else (inf and nan too)."""
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError(text) from None
+        return int(value)
+
+
 def _color(values: list[str], source: str, number: int) -> Color:
     try:
         rgb = tuple(int(float(v)) for v in values)
-    except ValueError as exc:
-        raise _bad_line(source, number, f"colour {' '.join(values)!r} is not three numbers") from exc
+    except (ValueError, OverflowError) as exc:
+        raise _bad_line(source, number, f"colour {shorten(' '.join(values))} is not three numbers") from exc
     if any(not 0 <= c <= 255 for c in rgb):
-        raise _bad_line(source, number, f"colour {' '.join(values)!r} outside 0..255")
+        raise _bad_line(source, number, f"colour {shorten(' '.join(values))} outside 0..255")
     return rgb  # type: ignore[return-value]
 
 
@@ -203,13 +218,15 @@ def _parse_itksnap(text: str, source: str) -> LabelTable:
             table.warnings.append(f"line {number}: label has no closing quote")
             label = label.rstrip()
         elif rest and not rest.startswith("#"):
-            raise _bad_line(source, number, f"unexpected text after the label: {rest!r}")
+            raise _bad_line(source, number, f"unexpected text after the label: {shorten(rest)}")
         elif rest:
             table.warnings.append(f"line {number}: comment after the label ignored")
         try:
             value = int(parts[0])
-            opacity = float(parts[4])
-            visible = int(float(parts[5])) != 0
+            opacity, shown = float(parts[4]), float(parts[5])
+            if not (math.isfinite(opacity) and math.isfinite(shown)):
+                raise ValueError(parts[4])
+            visible = int(shown) != 0
         except ValueError as exc:
             raise _bad_line(source, number, "IDX, A and VIS must be numbers") from exc
         if value == 0:
@@ -234,13 +251,13 @@ def _parse_colortable(text: str, source: str, kind: str) -> LabelTable:
         try:
             value = int(parts[0])
         except ValueError as exc:
-            raise _bad_line(source, number, f"label value {parts[0]!r} is not an integer") from exc
+            raise _bad_line(source, number, f"label value {shorten(parts[0])} is not an integer") from exc
         alpha = 255 if kind == "slicer" else 0
         if len(parts) == 6:
             try:
                 alpha = int(parts[5])
             except ValueError as exc:
-                raise _bad_line(source, number, f"alpha {parts[5]!r} is not an integer") from exc
+                raise _bad_line(source, number, f"alpha {shorten(parts[5])} is not an integer") from exc
         opacity = alpha / 255 if kind == "slicer" else 1 - alpha / 255
         if value == 0:
             continue
@@ -255,47 +272,49 @@ _NAME_COLUMNS = ("name", "label_name", "labelname", "structure", "description", 
 def _parse_delimited(text: str, source: str) -> LabelTable:
     """TSV/CSV with a header naming a label column and a name column."""
     table = LabelTable(source, "tsv" if "\t" in text.splitlines()[0] else "csv")
-    lines = [line for line in text.splitlines()]
-    sample = "\n".join(lines[:5])
+    # The sniffer's regular expressions are quadratic in the line length: a bounded sample.
+    sample = "\n".join(text.splitlines()[:5])[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters="\t,;")
     except csv.Error:
         dialect = csv.excel_tab if "\t" in sample else csv.excel  # type: ignore[assignment]
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text, newline=None), dialect)
     header: list[str] | None = None
     value_col = name_col = -1
     color_cols: list[int] = []
-    for number, row in enumerate(reader, start=1):
-        if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
-            continue
-        cells = [c.strip() for c in row]
-        if header is None:
-            header = [c.lower() for c in cells]
-            value_col = next((header.index(c) for c in _VALUE_COLUMNS if c in header), -1)
-            name_col = next((header.index(c) for c in _NAME_COLUMNS if c in header), -1)
-            if value_col < 0 or name_col < 0:
-                raise _bad_line(
-                    source,
-                    number,
-                    "header must name a label column (label/value/index) and a "
-                    f"name column (name/structure); found {', '.join(cells)}",
-                )
-            if name_col == value_col:
-                name_col = next(i for i, c in enumerate(header) if c in _NAME_COLUMNS and i != value_col)
-            color_cols = [header.index(c) for c in ("r", "g", "b") if c in header]
-            continue
-        if len(cells) <= max(value_col, name_col):
-            raise _bad_line(source, number, f"expected at least {max(value_col, name_col) + 1} columns")
-        try:
-            value = int(float(cells[value_col]))
-        except ValueError as exc:
-            raise _bad_line(source, number, f"label value {cells[value_col]!r} is not an integer") from exc
-        if not cells[name_col]:
-            raise _bad_line(source, number, "empty name")
-        color = _color([cells[i] for i in color_cols], source, number) if len(color_cols) == 3 else None
-        if value == 0:
-            continue
-        _add(table, LabelEntry(value, cells[name_col], color), number)
+    number = 0
+    try:
+        for number, row in enumerate(reader, start=1):
+            if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+                continue
+            cells = [c.strip() for c in row]
+            if header is None:
+                header = [c.lower() for c in cells]
+                value_col = next((header.index(c) for c in _VALUE_COLUMNS if c in header), -1)
+                name_col = next((header.index(c) for c in _NAME_COLUMNS if c in header), -1)
+                if value_col < 0 or name_col < 0:
+                    raise _bad_line(
+                        source,
+                        number,
+                        "header must name a label column (label/value/index) and a "
+                        f"name column (name/structure); found {shorten(', '.join(cells), 80)}",
+                    )
+                color_cols = [header.index(c) for c in ("r", "g", "b") if c in header]
+                continue
+            if len(cells) <= max(value_col, name_col):
+                raise _bad_line(source, number, f"expected at least {max(value_col, name_col) + 1} columns")
+            try:
+                value = _integer(cells[value_col])
+            except ValueError as exc:
+                raise _bad_line(source, number, f"label value {shorten(cells[value_col])} is not an integer") from exc
+            if not cells[name_col]:
+                raise _bad_line(source, number, "empty name")
+            color = _color([cells[i] for i in color_cols], source, number) if len(color_cols) == 3 else None
+            if value == 0:
+                continue
+            _add(table, LabelEntry(value, cells[name_col], color), number)
+    except csv.Error as exc:
+        raise _bad_line(source, reader.line_num or number, f"not a valid {table.format.upper()} row ({exc})") from exc
     return table
 
 
@@ -307,6 +326,8 @@ def _parse_json(text: str, source: str) -> LabelTable:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LabelTableError(f"line {exc.lineno}: invalid JSON ({exc.msg})", source) from exc
+    except RecursionError as exc:
+        raise LabelTableError("invalid JSON (nested too deeply)", source) from exc
     labels = data.get("Labels", data.get("labels")) if isinstance(data, dict) else data
     if labels is None:
         raise LabelTableError("JSON sidecar has no 'Labels' array", source)
@@ -327,9 +348,16 @@ def _parse_json(text: str, source: str) -> LabelTable:
         raise LabelTableError("'Labels' must be an array or an object", source)
     for i, (value, name, extra) in enumerate(items, start=1):
         try:
-            number = int(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise LabelTableError(f"Labels[{i}]: label value {value!r} is not an integer", source) from exc
+            number = _integer(value) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+            if isinstance(value, float) and number != value:
+                raise ValueError(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            echo = shorten(value) if isinstance(value, str) else repr(value)[:40]
+            raise LabelTableError(f"Labels[{i}]: label value {echo} is not an integer", source) from exc
+        if not LABEL_RANGE[0] <= number <= LABEL_RANGE[1]:
+            raise LabelTableError(f"Labels[{i}]: label value {shorten(str(number))} is out of range", source)
+        if isinstance(name, str) and len(name) > MAX_NAME:
+            raise LabelTableError(f"Labels[{i}]: name longer than {MAX_NAME} characters", source)
         if not isinstance(name, str) or not name.strip():
             raise LabelTableError(f"Labels[{i}]: missing name", source)
         color = None

@@ -1,7 +1,8 @@
-"""Mesh sources: a folder with one surface per structure (STL, OBJ, PLY), in millimetres."""
+"""Mesh sources: a folder with one surface per structure (STL, OBJ, PLY; glTF scenes hold several)."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import trimesh
 
 from muscle_atlas.errors import SourceError
 
-MESH_SUFFIXES = (".stl", ".obj", ".ply")
+MESH_SUFFIXES = (".stl", ".obj", ".ply", ".glb", ".gltf")
 
 
 @dataclass
@@ -28,13 +29,21 @@ def list_mesh_files(folder: Path) -> list[Path]:
 
 
 def read_mesh(path: Path) -> trimesh.Trimesh:
-    """Read one mesh file; empty or corrupt files raise :class:`SourceError`."""
-    if path.stat().st_size == 0:
+    """Read one mesh file; empty or corrupt files raise :class:`SourceError`.
+
+    Only the geometry is read, from the file's own bytes: no material, texture or other file
+    that it names is opened (an OBJ or PLY can name any file, /dev/zero included)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read ({exc.strerror or exc})", path) from exc
+    if not data:
         raise SourceError("empty mesh file", path)
     try:
-        loaded = trimesh.load(path, force="mesh", process=True)
+        loaded = trimesh.load(io.BytesIO(data), file_type=path.suffix.lower().lstrip("."), force="mesh", process=True)
     except Exception as exc:  # trimesh raises many types for corrupt files
-        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {exc})", path) from exc
+        detail = " ".join(str(exc).split())[:200]
+        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {detail})", path) from exc
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise SourceError("mesh has no triangles", path)
     if not np.all(np.isfinite(loaded.vertices)):
@@ -57,5 +66,10 @@ def read_mesh_folder(folder: str | Path) -> list[MeshFile]:
         if path.stem in names:
             raise SourceError(f"two meshes are named {path.stem!r} ({names[path.stem]})", path)
         names[path.stem] = path
-        result.append(MeshFile(name=path.stem, path=path, mesh=read_mesh(path)))
+        if path.suffix.lower() in (".glb", ".gltf"):  # a scene: one structure per named node
+            from muscle_atlas.sources.gltf import read_gltf
+
+            result.extend(read_gltf(path))
+        else:
+            result.append(MeshFile(name=path.stem, path=path, mesh=read_mesh(path)))
     return result

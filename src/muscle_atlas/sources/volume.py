@@ -7,7 +7,13 @@ qform as the NIfTI standard says), whatever the storage orientation.
 from __future__ import annotations
 
 import gzip
+import logging
+import math
+import struct
+import warnings
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +23,10 @@ import numpy as np
 from muscle_atlas.errors import SourceError
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+MAX_VOXELS = 2**31 - 1  # more than any label volume; int32 arrays and indices stay safe
+MAX_LABELS = 10_000  # distinct non-zero values; more is an image, not a segmentation
+GZIP_MAX_RATIO = 1032  # deflate never expands more than this: bounds what a .gz can hold
+_INT32 = np.iinfo(np.int32)
 
 
 def is_nifti_path(path: Path) -> bool:
@@ -45,7 +55,8 @@ class LabelVolume:
     def label_counts(self) -> dict[int, int]:
         """Voxel count of every non-zero label."""
         flat = self.data.ravel()
-        if flat.size and flat.min() >= 0:
+        # bincount allocates one counter per value up to the largest: only for small values.
+        if flat.size and flat.min() >= 0 and flat.max() <= max(1 << 16, flat.size):
             counts = np.bincount(flat)
             values = np.nonzero(counts)[0]
             return {int(v): int(counts[v]) for v in values if v != 0}
@@ -70,23 +81,35 @@ def read_volume(path: str | Path) -> LabelVolume:
         raise SourceError("is a folder, expected a NIfTI file", path)
     if not is_nifti_path(path):
         raise SourceError("not a NIfTI file (expected .nii or .nii.gz)", path)
+    if not path.is_file():
+        raise SourceError("not a regular file", path)
+    _check_header(path)  # before nibabel allocates what the header claims
+    notes: list[str] = []
     try:
-        image = nib.load(path)
-        if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
-            raise SourceError(f"not a NIfTI image ({type(image).__name__})", path)
-        raw = np.asanyarray(image.dataobj)
+        with _library_messages(notes):
+            image = nib.load(path)
+            if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
+                raise SourceError(f"not a NIfTI image ({type(image).__name__})", path)
+            raw = np.asanyarray(image.dataobj)
+            affine = image.affine
     except SourceError:
         raise
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise SourceError(f"truncated or corrupt file ({exc})", path) from exc
+        raise SourceError(f"truncated or corrupt file ({_one_line(exc)})", path) from exc
     except nib.filebasedimages.ImageFileError as exc:
         if _gzip_is_truncated(path):
             raise SourceError("truncated or corrupt file (the gzip stream ends early)", path) from exc
         raise SourceError("not a NIfTI file (no valid header)", path) from exc
+    except MemoryError as exc:
+        raise SourceError("not enough memory to read the voxel data", path) from exc
     except (OSError, ValueError) as exc:
-        raise SourceError(f"cannot read NIfTI data ({exc})", path) from exc
-    affine = image.affine
-    if affine is None or not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) == 0:
+        raise SourceError(f"cannot read NIfTI data ({_one_line(exc)})", path) from exc
+    except Exception as exc:  # nibabel's header and extension errors on hostile files
+        raise SourceError(f"not a valid NIfTI file ({type(exc).__name__}: {_one_line(exc)})", path) from exc
+    if affine is None or not np.all(np.isfinite(affine)):
+        raise SourceError("the image affine is missing or singular", path)
+    determinant = np.linalg.det(affine[:3, :3])
+    if not np.isfinite(determinant) or determinant == 0:
         raise SourceError("the image affine is missing or singular", path)
 
     # A trailing singleton axis (X, Y, Z, 1) is a 3D volume.
@@ -103,10 +126,114 @@ def read_volume(path: str | Path) -> LabelVolume:
             "negative values and hundreds of distinct values: this looks like an image (CT or MRI), not a segmentation",
             path,
         )
-    volume = LabelVolume(path=path, data=data, affine=np.asarray(affine, dtype=float))
+    volume = LabelVolume(path=path, data=data, affine=np.asarray(affine, dtype=float), warnings=notes)
     if data.ndim == 4:
         _collapse_one_hot(volume)
+    distinct = len(volume.label_counts())
+    if distinct > MAX_LABELS:
+        raise SourceError(
+            f"{distinct} distinct values: this looks like an image (CT or MRI), not a segmentation "
+            f"(at most {MAX_LABELS} labels)",
+            path,
+        )
     return volume
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+@contextmanager
+def _library_messages(notes: list[str]) -> Iterator[None]:
+    """nibabel's log lines and warnings about a header it fixes become the volume's warnings
+    instead of lines on the terminal."""
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            notes.append(f"NIfTI header: {_one_line(Exception(record.getMessage()))}")
+
+    logger = logging.getLogger("nibabel.global")
+    handlers, propagate = logger.handlers[:], logger.propagate
+    collect = _Collect(logging.WARNING)
+    logger.handlers, logger.propagate = [collect], False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
+    notes.extend(f"NIfTI: {_one_line(Exception(str(w.message)))}" for w in caught)
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a header whose claims the file cannot hold, before any voxel is read: a broken or
+    hostile header must not make us allocate gigabytes or wait for data that is not there."""
+    compressed = path.name.lower().endswith(".gz")
+    try:
+        with gzip.open(path, "rb") if compressed else path.open("rb") as stream:
+            head = stream.read(544)
+    except gzip.BadGzipFile as exc:
+        if _header_size(path.read_bytes()[:4]):
+            raise SourceError("not gzip-compressed: an uncompressed NIfTI must be named .nii", path) from exc
+        raise SourceError("not a gzip file (a .nii.gz must be gzip-compressed)", path) from exc
+    except (EOFError, zlib.error) as exc:
+        raise SourceError(f"truncated or corrupt file ({_one_line(exc)})", path) from exc
+    except OSError as exc:
+        raise SourceError(f"cannot read ({exc.strerror or _one_line(exc)})", path) from exc
+    if not compressed and head[:2] == b"\x1f\x8b":
+        raise SourceError("gzip-compressed: a compressed NIfTI must be named .nii.gz", path)
+    size, order = _header_size(head[:4]) or (0, "<")
+    if not size:
+        raise SourceError("not a NIfTI file (no valid header)", path)
+    if len(head) < size:
+        raise SourceError(f"truncated or corrupt file ({len(head)} bytes, shorter than a NIfTI header)", path)
+    header_dtype = (nib.nifti1.header_dtype if size == 348 else nib.nifti2.header_dtype).newbyteorder(order)
+    header = np.frombuffer(head[:size], dtype=header_dtype, count=1)[0]
+    magic = bytes(header["magic"]).rstrip(b"\0")[:3]
+    if magic in (b"ni1", b"ni2"):
+        raise SourceError("the header of a .hdr/.img pair: convert it to a single .nii file", path)
+    if magic not in (b"n+1", b"n+2"):
+        raise SourceError("not a NIfTI file (no valid header)", path)
+    ndim = int(header["dim"][0])
+    if not 1 <= ndim <= 7:
+        raise SourceError(f"invalid header: {ndim} dimensions (dim[0] must be 1 to 7)", path)
+    shape = [int(d) for d in header["dim"][1 : ndim + 1]]
+    if any(d < 1 for d in shape):
+        raise SourceError(f"invalid header: image size {'×'.join(map(str, shape))} (no voxels)", path)
+    try:
+        itemsize = np.dtype(nib.nifti1.data_type_codes.dtype[int(header["datatype"])]).itemsize
+    except (KeyError, TypeError) as exc:
+        raise SourceError(f"invalid header: unknown data type code {int(header['datatype'])}", path) from exc
+    voxels = math.prod(shape)
+    if voxels > MAX_VOXELS:
+        raise SourceError(f"invalid header: image size {'×'.join(map(str, shape))} ({voxels:.3g} voxels)", path)
+    offset = float(header["vox_offset"])
+    if not math.isfinite(offset):
+        raise SourceError("invalid header: vox_offset is not a number", path)
+    end = max(int(offset), size + 4) + voxels * itemsize
+    stored = path.stat().st_size
+    if not compressed and end > stored:
+        raise SourceError(
+            f"truncated or corrupt file (the header promises {end} bytes, the file has {stored})", path
+        )
+    if compressed and end > stored * GZIP_MAX_RATIO + 4096:
+        raise SourceError(
+            f"truncated or corrupt file (the header promises {end:.3g} bytes, "
+            f"more than a {stored}-byte gzip file can hold)",
+            path,
+        )
+
+
+def _header_size(first: bytes) -> tuple[int, str] | None:
+    """(header size, byte order) from the first four bytes of a NIfTI-1 or NIfTI-2 file."""
+    if len(first) < 4:
+        return None
+    for order in "<>":
+        size = struct.unpack(f"{order}i", first)[0]
+        if size in (348, 540):
+            return size, order
+    return None
 
 
 def _gzip_is_truncated(path: Path) -> bool:
@@ -122,12 +249,20 @@ def _gzip_is_truncated(path: Path) -> bool:
 
 
 def _as_integer_labels(raw: np.ndarray, path: Path) -> np.ndarray:
-    if np.issubdtype(raw.dtype, np.integer) or raw.dtype == bool:
+    if raw.size == 0:
+        raise SourceError("the image has no voxels", path)
+    if raw.dtype == bool:
+        return raw.astype(np.int32)
+    if np.issubdtype(raw.dtype, np.integer):
+        if np.iinfo(raw.dtype).max > _INT32.max and (raw.min() < _INT32.min or raw.max() > _INT32.max):
+            raise SourceError(f"label values up to {int(raw.max())}: too large for labels (at most {_INT32.max})", path)
         return raw.astype(np.int32, copy=False)
     if not np.issubdtype(raw.dtype, np.floating):
         raise SourceError(f"unsupported voxel type {raw.dtype}", path)
     if not np.all(np.isfinite(raw)):
         raise SourceError("label volume contains NaN or infinite values", path)
+    if raw.min() < _INT32.min or raw.max() > _INT32.max:
+        raise SourceError(f"label values up to {float(np.abs(raw).max()):g}: too large for labels", path)
     rounded = np.rint(raw)
     bad = np.abs(raw - rounded) > 1e-3
     if bad.any():

@@ -1,0 +1,453 @@
+"""Which way is up: a source's anatomical axes and units, read from where its structures lie.
+
+The structure tree knows the body's layout: regions from superior to inferior (head above neck,
+shoulder above arm above forearm, hip above thigh above leg), anterior and posterior groups,
+medial and lateral muscles, left and right. From the centroids of the matched structures this
+module estimates, in the source's own frame, the superior, anterior and left directions, and
+the unit (mm, cm or m) from the typical size of a muscle.
+
+- Mesh sources (whose frame is arbitrary) are turned into RAS+ millimetres by a proper rotation
+  and a scale. A reflection is never applied silently: if the side labels disagree with the
+  frame the anatomy gives, that is reported, and the frame stays a proper rotation.
+- Volume sources keep their header; a header that contradicts the anatomy (superior pointing
+  down, left and right swapped) is reported.
+- With too little evidence the source's frame is kept, and that is said.
+- ``--orientation RAS|LPS|LAI|…`` names where the source's x, y, z axes point; ``header``
+  keeps the source's frame as it is.
+
+Each estimate is the mean of unit vectors between pairs of centroids (region above region,
+anterior group in front of posterior group, left of right, lateral of medial), so a few odd
+structures do not turn the result; a weak consensus counts as no evidence.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from muscle_atlas.anatomy.match import MatchResult
+from muscle_atlas.anatomy.tree import Structure, load_tree
+from muscle_atlas.errors import AtlasError
+
+# Typical height of each region's muscles above the ground in anatomical position (mm, adult).
+# Only differences of at least MIN_HEIGHT_GAP are used, so the figures need only be coarse.
+REGION_HEIGHT_MM = {
+    "head": 1620, "neck": 1500, "shoulder": 1380, "arm": 1180, "back": 1150,
+    "abdomen": 1020, "forearm": 900, "hip": 900, "thigh": 620, "leg": 280,
+}  # fmt: skip
+MIN_HEIGHT_GAP_MM = 200
+TYPICAL_MUSCLE_LENGTH_MM = 120.0  # median principal length of the muscles of a data set
+PLAUSIBLE_LENGTH_MM = (12.0, 900.0)
+MIN_CONSENSUS = 0.5  # |mean of unit vectors|: 1 when all pairs agree, ~0 when random
+SNAP_DEGREES = 30.0  # a frame this close to the axes is taken to be exactly on them
+UNITS = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
+_LETTERS = {"R": (0, 1), "L": (0, -1), "A": (1, 1), "P": (1, -1), "S": (2, 1), "I": (2, -1)}
+_OPPOSITE = {"R": "L", "L": "R", "A": "P", "P": "A", "S": "I", "I": "S"}
+
+
+@dataclass
+class Placed:
+    """A matched structure and where it lies in the source frame."""
+
+    match: MatchResult
+    centroid: np.ndarray
+    length: float  # principal extent, source units
+
+
+@dataclass
+class Orientation:
+    """The source frame → RAS+ mm transform and what was found, one line per finding."""
+
+    mode: str  # auto | header | a code such as LPS
+    matrix: np.ndarray  # 3x3, source coordinates → RAS+ mm (identity: frame kept)
+    decided: bool  # False: too little evidence, the source's frame was kept
+    axes: str = ""  # e.g. "superior = −z, anterior = +y, left = −x"
+    units: str = ""
+    lines: list[str] = field(default_factory=list)  # findings, for inspect/match/build
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changes_frame(self) -> bool:
+        return not np.allclose(self.matrix, np.eye(3))
+
+    def report(self) -> list[str]:
+        return [*self.lines, *(f"warning: {w}" for w in self.warnings)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence
+
+
+def _unit(v: np.ndarray) -> np.ndarray | None:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-12 else None
+
+
+def _consensus(vectors: list[np.ndarray]) -> tuple[np.ndarray | None, float, int]:
+    """Mean of unit vectors: direction, agreement (0..1) and count."""
+    units = [u for u in (_unit(v) for v in vectors) if u is not None]
+    if not units:
+        return None, 0.0, 0
+    mean = np.mean(units, axis=0)
+    strength = float(np.linalg.norm(mean))
+    return _unit(mean), strength, len(units)
+
+
+def _structure(match: MatchResult) -> Structure | None:
+    tree = load_tree()
+    return tree.by_code.get(match.code) if match.code is not None else None
+
+
+def _words(structure: Structure) -> set[str]:
+    text = " ".join(n.name + " " + n.slug for n in [*structure.ancestors(), structure])
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+def _own_words(structure: Structure) -> set[str]:
+    return set(re.findall(r"[a-z]+", (structure.name + " " + structure.slug).lower()))
+
+
+def _groups(placed: list[Placed], key) -> dict[tuple, list[Placed]]:
+    found: dict[tuple, list[Placed]] = {}
+    for p in placed:
+        k = key(p)
+        if k is not None:
+            found.setdefault(k, []).append(p)
+    return found
+
+
+def _mean(items: list[Placed]) -> np.ndarray:
+    return np.mean([p.centroid for p in items], axis=0)
+
+
+def superior_evidence(placed: list[Placed]) -> list[np.ndarray]:
+    """Region above region, within a side: vectors pointing superior."""
+    def region_side(p: Placed) -> tuple | None:
+        s = _structure(p.match)
+        region = s.region if s else None
+        if region is None or region is s or region.slug not in REGION_HEIGHT_MM:
+            return None
+        return (region.slug, p.match.side or "none")
+
+    regions = {k: _mean(v) for k, v in _groups(placed, region_side).items()}
+    vectors = []
+    for (ra, sa), (rb, sb) in itertools.combinations(regions, 2):
+        if sa != sb and "none" not in (sa, sb):
+            continue
+        gap = REGION_HEIGHT_MM[ra] - REGION_HEIGHT_MM[rb]
+        if abs(gap) >= MIN_HEIGHT_GAP_MM:
+            d = regions[(ra, sa)] - regions[(rb, sb)]
+            vectors.append(d if gap > 0 else -d)
+    return vectors
+
+
+def _pair_evidence(placed: list[Placed], first: set[str], second: set[str], own_only: bool) -> list[np.ndarray]:
+    """Within each region and side: the centroid of structures named with a word of ``first``
+    minus that of those named with ``second``."""
+    def key(p: Placed) -> tuple | None:
+        s = _structure(p.match)
+        if s is None or s.region is None:
+            return None
+        words = _own_words(s) if own_only else _words(s)
+        a, b = bool(words & first), bool(words & second)
+        if a == b:
+            return None
+        return (s.region.slug, p.match.side or "none", "first" if a else "second")
+
+    groups = _groups(placed, key)
+    vectors = []
+    for (region, side, which), items in groups.items():
+        other = groups.get((region, side, "second"))
+        if which == "first" and other:
+            vectors.append(_mean(items) - _mean(other))
+    return vectors
+
+
+def anterior_evidence(placed: list[Placed]) -> list[np.ndarray]:
+    return _pair_evidence(placed, {"anterior", "anterolateral"}, {"posterior"}, own_only=False)
+
+
+def lateral_evidence(placed: list[Placed]) -> dict[str, list[np.ndarray]]:
+    """Per side: lateral minus medial (vastus lateralis − medialis, lateral − medial heads)."""
+    lateral, medial = {"lateral", "lateralis"}, {"medial", "medialis"}
+    return {
+        side: _pair_evidence([p for p in placed if p.match.side == side], lateral, medial, own_only=True)
+        for side in ("left", "right")
+    }
+
+
+def left_evidence(placed: list[Placed]) -> list[np.ndarray]:
+    """The same structure labelled left and right: vectors pointing to the subject's left."""
+    by_path = _groups(placed, lambda p: (p.match.path,) if p.match.side in ("left", "right") else None)
+    vectors = []
+    for items in by_path.values():
+        left = [p for p in items if p.match.side == "left"]
+        right = [p for p in items if p.match.side == "right"]
+        if left and right:
+            vectors.append(_mean(left) - _mean(right))
+    return vectors
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions
+
+
+@dataclass
+class Axes:
+    """Directions in the source frame, each with its agreement and evidence count."""
+
+    superior: tuple[np.ndarray | None, float, int]
+    anterior: tuple[np.ndarray | None, float, int]
+    left_by_labels: tuple[np.ndarray | None, float, int]
+    left_by_laterality: tuple[np.ndarray | None, float, int]
+
+    @staticmethod
+    def of(placed: list[Placed]) -> Axes:
+        superior = _consensus(superior_evidence(placed))
+        up = superior[0] if superior[0] is not None and superior[1] >= MIN_CONSENSUS else None
+
+        def flat(vectors: list[np.ndarray]) -> list[np.ndarray]:
+            """Without their superior part: groups differ in height as well as in depth."""
+            return [v - (v @ up) * up for v in vectors] if up is not None else vectors
+
+        lateral = lateral_evidence(placed)
+        # Lateral points left on the left side and right on the right side.
+        left_votes = [*lateral["left"], *(-v for v in lateral["right"])]
+        return Axes(
+            superior,
+            _consensus(flat(anterior_evidence(placed))),
+            _consensus(flat(left_evidence(placed))),
+            _consensus(flat(left_votes)),
+        )
+
+    def usable(self, which: str) -> np.ndarray | None:
+        direction, strength, count = getattr(self, which)
+        return direction if direction is not None and strength >= MIN_CONSENSUS and count else None
+
+
+def _orthonormal(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    second = second - (second @ first) * first
+    unit = _unit(second)
+    return (first, unit) if unit is not None and np.linalg.norm(second) > 0.3 else None
+
+
+def rotation_from(axes: Axes) -> tuple[np.ndarray | None, str]:
+    """Rows R, A, S (unit vectors of the source frame): a proper rotation, and how it was found."""
+    s, a = axes.usable("superior"), axes.usable("anterior")
+    left = axes.usable("left_by_labels")
+    if left is None:
+        left = axes.usable("left_by_laterality")
+    if s is not None and a is not None and (pair := _orthonormal(s, a)) is not None:
+        s, a = pair
+        return np.array([np.cross(a, s), a, s]), "regions and compartments"
+    if s is not None and left is not None and (pair := _orthonormal(s, -left)) is not None:
+        s, r = pair
+        return np.array([r, np.cross(s, r), s]), "regions and sides"
+    if a is not None and left is not None and (pair := _orthonormal(a, -left)) is not None:
+        a, r = pair
+        return np.array([r, a, np.cross(r, a)]), "compartments and sides"
+    return None, ""
+
+
+def snap(rotation: np.ndarray) -> tuple[np.ndarray, float]:
+    """The nearest proper signed permutation, and the angle (degrees) to it."""
+    best, best_angle = rotation, 180.0
+    for perm in itertools.permutations(range(3)):
+        for signs in itertools.product((1, -1), repeat=3):
+            candidate = np.zeros((3, 3))
+            for row, (col, sign) in enumerate(zip(perm, signs, strict=True)):
+                candidate[row, col] = sign
+            if np.linalg.det(candidate) < 0:
+                continue
+            cos = (np.trace(candidate.T @ rotation) - 1) / 2
+            angle = float(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+            if angle < best_angle:
+                best, best_angle = candidate, angle
+    return best, best_angle
+
+
+def describe_axes(rotation: np.ndarray) -> str:
+    """Where superior, anterior and left point in the source frame, e.g. "superior = −z"."""
+    names = ("x", "y", "z")
+
+    def axis(v: np.ndarray) -> str:
+        i = int(np.argmax(np.abs(v)))
+        if abs(v[i]) > 0.999:
+            return f"{'+' if v[i] > 0 else '−'}{names[i]}"
+        return "(" + ", ".join(f"{c:+.2f}" for c in v) + ")"
+
+    return f"superior = {axis(rotation[2])}, anterior = {axis(rotation[1])}, left = {axis(-rotation[0])}"
+
+
+def units_from(placed: list[Placed], declared: float = 1.0) -> tuple[float, str | None]:
+    """Scale to mm: the declared one unless it makes muscles implausibly small or large."""
+    lengths = [p.length for p in placed if p.match.kind in ("muscle", "head") and p.length > 0]
+    if len(lengths) < 2:
+        return declared, None
+    median = float(np.median(lengths)) * declared
+    lo, hi = PLAUSIBLE_LENGTH_MM
+    if lo <= median <= hi:
+        return declared, None
+    options = [1.0, 10.0, 1000.0, 0.1, 0.001]
+    best = min(options, key=lambda f: abs(np.log(median * f / TYPICAL_MUSCLE_LENGTH_MM)))
+    return declared * best, (
+        f"muscles would be {median:.3g} mm long in the declared units; "
+        f"scaled by {best:g} (a typical muscle is about {TYPICAL_MUSCLE_LENGTH_MM:.0f} mm long)"
+    )
+
+
+def _unit_name(scale: float) -> str:
+    for name, factor in UNITS.items():
+        if np.isclose(scale, factor):
+            return name
+    return f"×{scale:g} to mm"
+
+
+# ---------------------------------------------------------------------------------------------
+# Codes
+
+
+def code_matrix(code: str) -> np.ndarray:
+    """``LPS`` (x points left, y posterior, z superior) → the matrix taking it to RAS."""
+    text = code.strip().upper()
+    if len(text) != 3 or any(c not in _LETTERS for c in text):
+        raise AtlasError(f"orientation {code!r}: expected auto, header or three letters of R/L, A/P, S/I such as RAS or LPS")
+    matrix = np.zeros((3, 3))
+    for column, letter in enumerate(text):
+        row, sign = _LETTERS[letter]
+        if np.any(matrix[row]):
+            raise AtlasError(f"orientation {code!r}: {letter} and {_OPPOSITE[letter]} name the same axis twice")
+        matrix[row, column] = sign
+    return matrix
+
+
+def validate_mode(mode: str) -> str:
+    if mode.lower() in ("auto", "header"):
+        return mode.lower()
+    code_matrix(mode)
+    return mode.upper()
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole decision
+
+
+def side_conflicts(placed: list[Placed], to_ras: np.ndarray, overall: bool = True) -> list[str]:
+    """Structures named left that lie on the subject's right (and vice versa), in RAS;
+    ``overall``: also say so when all of them are swapped."""
+    sided = [p for p in placed if p.match.side in ("left", "right")]
+    left = [float((to_ras @ p.centroid)[0]) for p in sided if p.match.side == "left"]
+    right = [float((to_ras @ p.centroid)[0]) for p in sided if p.match.side == "right"]
+    if not left or not right:
+        return []
+    mean_left, mean_right = float(np.mean(left)), float(np.mean(right))
+    if mean_left > mean_right:
+        return [] if not overall else [
+            "the structures labelled left lie on the subject's right and those labelled right on the left: "
+            "either the side labels are swapped or the image is mirrored (the classic L/R flip)"
+        ]
+    midline = (mean_left + mean_right) / 2
+    wrong = [
+        p for p in sided
+        if (p.match.side == "left") == (float((to_ras @ p.centroid)[0]) > midline)
+    ]  # fmt: skip
+    return [
+        f"{p.match.name!r} is labelled {p.match.side} but lies on the subject's "
+        f"{'right' if p.match.side == 'left' else 'left'}"
+        for p in wrong
+    ]
+
+
+def orient(placed: list[Placed], kind: str, mode: str = "auto", declared_scale: float = 1.0,
+           units: str = "auto") -> Orientation:  # fmt: skip
+    """Decide the frame of a source. ``kind``: "meshes" (frame may be changed) or "volume"
+    (the header is kept; contradictions are reported)."""
+    mode = validate_mode(mode)
+    unit_lines: list[str] = []
+    if units != "auto":
+        if units not in UNITS:
+            raise AtlasError(f"units {units!r}: expected auto, mm, cm or m")
+        scale = UNITS[units]
+    elif kind == "meshes":
+        scale, note = units_from(placed, declared_scale)
+        if note:
+            unit_lines.append(note)
+    else:
+        scale = 1.0
+        __, note = units_from(placed, 1.0)
+        if note:
+            unit_lines.append(f"the header's sizes look wrong: {note.split(';')[0]}")
+    unit_text = f"units: {_unit_name(scale)}" + (f" ({unit_lines[0]})" if kind == "meshes" and unit_lines else "")
+    if mode != "auto":
+        return _forced(placed, kind, mode, scale, unit_text)
+
+    axes = Axes.of(placed)
+    rotation, how = rotation_from(axes)
+    result = Orientation("auto", np.eye(3) * (scale if kind == "meshes" else 1.0), False, units=unit_text)
+    if kind == "volume" and unit_lines:
+        result.warnings.append(unit_lines[0])
+    if rotation is None:
+        result.lines.append(
+            f"orientation: too few structures to decide ({len(placed)} placed); the source's frame is kept"
+        )
+        result.lines.append(result.units)
+        result.warnings += side_conflicts(placed, np.eye(3))
+        return result
+    snapped, angle = snap(rotation)
+    if angle <= SNAP_DEGREES:
+        rotation = snapped
+    result.decided = True
+    result.axes = describe_axes(rotation)
+    chirality = _chirality_conflict(axes, rotation)
+    if kind == "meshes":
+        result.matrix = rotation * scale
+        turned = "kept (already RAS)" if np.allclose(rotation, np.eye(3)) else "turned to RAS+"
+        result.lines.append(f"orientation: {result.axes} (from {how}); frame {turned}")
+        result.lines.append(unit_text)
+        if chirality:
+            result.warnings.append(chirality + "; no reflection applied (force one with --orientation)")
+        result.warnings += side_conflicts(placed, result.matrix, overall=not chirality)
+        return result
+    # Volumes keep their header: compare the anatomy with it.
+    result.lines.append(f"orientation: header kept; anatomy says {result.axes} in the header's RAS frame")
+    result.lines.append(unit_text)
+    s_world = rotation[2]
+    if axes.usable("superior") is not None and s_world[2] < -0.5:
+        result.warnings.append("the header's superior axis points down: renders will be upside down; "
+                               "check the header or pass --orientation")  # fmt: skip
+    if chirality:
+        result.warnings.append(chirality)
+    result.warnings += side_conflicts(placed, np.eye(3), overall=not chirality)
+    return result
+
+
+def _chirality_conflict(axes: Axes, rotation: np.ndarray) -> str | None:
+    """Left as given by the labels or by laterality, against the left of a proper frame built
+    from superior and anterior."""
+    if axes.usable("superior") is None or axes.usable("anterior") is None:
+        return None
+    frame_left = -rotation[0]
+    for which, what in (("left_by_labels", "side labels"), ("left_by_laterality", "medial and lateral structures")):
+        left = axes.usable(which)
+        if left is not None and float(left @ frame_left) < -0.3:
+            return (f"the {what} put the subject's left where a proper frame puts the right: "
+                    "the side labels are swapped or the source is mirrored")  # fmt: skip
+    return None
+
+
+def _forced(placed: list[Placed], kind: str, mode: str, scale: float, unit_text: str) -> Orientation:
+    if mode == "header":
+        matrix = np.eye(3)
+        line = "orientation: the source's frame is kept (--orientation header)"
+    else:
+        matrix = code_matrix(mode)
+        line = f"orientation: the source's axes point {mode} (--orientation {mode})"
+        if np.linalg.det(matrix) < 0:
+            line += "; this is a reflection, applied as asked"
+    result = Orientation(mode, matrix * (scale if kind == "meshes" else 1.0), True, describe_axes(matrix), unit_text)
+    result.lines += [line, unit_text]
+    result.warnings += side_conflicts(placed, result.matrix)
+    return result

@@ -1,0 +1,283 @@
+"""One subject, from its source to every number and picture its pages need.
+
+open → match → orient → surfaces → measures → renders. ``build``, ``render``, ``inspect`` and
+``match`` (and multi-subject runs) call this module; commands only parse and delegate.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from muscle_atlas import __version__
+from muscle_atlas.anatomy.match import MatchResult, default_matcher, match_labels, read_mapping
+from muscle_atlas.anatomy.orientation import Orientation, Placed, orient
+from muscle_atlas.anatomy.tree import load_tree
+from muscle_atlas.geometry.measures import Measures, asymmetry_percent, measure
+from muscle_atlas.render import pipeline
+from muscle_atlas.sources import Source, open_source
+from muscle_atlas.sources.labels import TOTALSEGMENTATOR_PREFIX
+
+MANIFEST = "render-manifest.json"
+CONTEXT_TRIANGLES = 2500  # per structure drawn as translucent context
+
+
+@dataclass
+class SubjectRequest:
+    """What to open and how to read it."""
+
+    source: str
+    labels: str | None = None
+    map_file: str | None = None
+    inline_map: dict[str, str] | None = None
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    orientation: str = "auto"  # auto | header | a code such as LPS
+    units: str = "auto"  # auto | mm | cm | m (mesh sources)
+
+
+@dataclass
+class Subject:
+    source: Source
+    matches: list[MatchResult]
+    orientation: Orientation
+
+
+def resolve_mapping(map_file: str | None, inline: dict[str, str] | None) -> dict[str, MatchResult] | None:
+    mapping = read_mapping(map_file) if map_file else {}
+    if inline:
+        matcher = default_matcher()
+        for key, target in inline.items():
+            mapping[key.lower()] = matcher.resolve_target(target, f"mapping.{key}")
+    return mapping or None
+
+
+def select(matches: list[MatchResult], include: list[str], exclude: list[str]) -> None:
+    """Structures left out by the project become context: drawn, but without pages."""
+    if not include and not exclude:
+        return
+    tree = load_tree()
+    wanted = [tree.get(i) for i in include]
+    unwanted = [tree.get(e) for e in exclude]
+    for match in matches:
+        if match.status != "matched" or match.code is None:
+            continue
+        chain = [*tree.by_code[match.code].ancestors(), tree.by_code[match.code]]
+        codes = {s.code for s in chain}
+        if (wanted and not any(w.code in codes for w in wanted)) or any(u.code in codes for u in unwanted):
+            match.status = "excluded"
+
+
+def place(source: Source, matches: list[MatchResult]) -> list[Placed]:
+    """Centroid and principal length of every matched structure, in the source's frame."""
+    placed: list[Placed] = []
+    matched = {m.key: m for m in matches if m.status == "matched"}
+    if source.volume is not None:
+        from scipy import ndimage
+
+        volume = source.volume
+        values = [int(k) for k in matched if k.lstrip("-").isdigit() and int(k) > 0]
+        positive = np.where(volume.data > 0, volume.data, 0)
+        boxes = ndimage.find_objects(positive)
+        for value in values:
+            if value > len(boxes) or boxes[value - 1] is None:
+                continue
+            box = boxes[value - 1]
+            index = np.argwhere(volume.data[box] == value) + [s.start for s in box]
+            world = index @ volume.affine[:3, :3].T + volume.affine[:3, 3]
+            placed.append(Placed(matched[str(value)], world.mean(axis=0), _principal_length(world)))
+        return placed
+    for mesh_file in source.meshes:
+        match = matched.get(mesh_file.name)
+        if match is None:
+            continue
+        mesh = mesh_file.mesh
+        weights = mesh.area_faces
+        centroid = (mesh.triangles_center * weights[:, None]).sum(axis=0) / max(float(weights.sum()), 1e-12)
+        placed.append(Placed(match, centroid, _principal_length(np.asarray(mesh.vertices))))
+    return placed
+
+
+def _principal_length(points: np.ndarray) -> float:
+    if len(points) < 2:
+        return 0.0
+    sample = points[:: max(1, len(points) // 4000)]
+    centred = sample - sample.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    along = centred @ axes[0]
+    return float(along.max() - along.min())
+
+
+def open_subject(request: SubjectRequest) -> Subject:
+    """Open, match and orient a source; mesh sources come out in RAS+ mm."""
+    mapping = resolve_mapping(request.map_file, request.inline_map)
+    source = open_source(Path(request.source), request.labels)
+    matches = match_labels(source.label_names(), mapping)
+    select(matches, request.include, request.exclude)
+    placed = place(source, matches)
+    orientation = orient(placed, source.kind, request.orientation, 1.0, request.units)
+    transform = np.eye(4)
+    transform[:3, :3] = orientation.matrix
+    if source.volume is not None:
+        if orientation.changes_frame:  # a forced code: the header's world frame is reinterpreted
+            source.volume.affine = transform @ source.volume.affine
+    elif orientation.changes_frame:
+        for mesh_file in source.meshes:
+            mesh_file.mesh = mesh_file.mesh.copy()
+            mesh_file.mesh.apply_transform(transform)  # trimesh keeps faces outward on reflections
+    return Subject(source, matches, orientation)
+
+
+# ---------------------------------------------------------------------------------------------
+# Surfaces and measures
+
+
+def surfaces_of(subject: Subject) -> dict[str, object]:
+    """Label key → full-resolution world-mm surface (pyvista), for everything that is drawn."""
+    import pyvista as pv
+
+    from muscle_atlas.geometry.surfaces import clean_mesh, surfaces_from_volume
+
+    # Unidentified labels are drawn too, as context: they are part of the anatomy shown.
+    wanted = [m.key for m in subject.matches if m.status != "ignored"]
+    if subject.source.volume is not None:
+        surfaces = surfaces_from_volume(subject.source.volume, [int(k) for k in wanted])
+        return {str(k): v for k, v in surfaces.items()}
+    by_name = {m.name: m for m in subject.source.meshes}
+    return {key: clean_mesh(pv.wrap(by_name[key].mesh)) for key in wanted if key in by_name}
+
+
+def measure_all(surfaces: dict[str, object], matches: list[MatchResult], closed_only: bool = False) -> list[dict]:
+    """One row per structure and side, units in the column names. Several labels of one
+    structure and side (heads or parts merged into their muscle) are measured as one.
+    ``closed_only`` (mesh sources): open surfaces get no volume or cross-section."""
+    import trimesh
+
+    from muscle_atlas.geometry.surfaces import to_trimesh
+
+    keys: dict[tuple[str, str], list[MatchResult]] = defaultdict(list)
+    for match in matches:
+        if match.status == "matched" and match.key in surfaces:
+            keys[(match.path or "", match.side or "none")].append(match)
+    per_side: dict[tuple[str, str], Measures] = {}
+    rows: dict[tuple[str, str], dict] = {}
+    for (path, side), group in keys.items():
+        meshes = [to_trimesh(surfaces[m.key]) for m in group]  # type: ignore[arg-type]
+        m = measure(meshes[0] if len(meshes) == 1 else trimesh.util.concatenate(meshes), closed_only)
+        first = group[0]
+        per_side[(path, side)] = m
+        rows[(path, side)] = {
+            "structure": path, "name": first.structure, "code": first.side_code, "side": side,
+            "label": "+".join(g.key for g in group), "volume_mL": m.volume_ml, "surface_area_cm2": m.area_cm2,
+            "length_mm": m.length_mm, "max_cross_section_cm2": m.max_csa_cm2,
+            "centroid_R_mm": m.centroid_mm[0], "centroid_A_mm": m.centroid_mm[1],
+            "centroid_S_mm": m.centroid_mm[2], "asymmetry_volume_pct": None,
+        }  # fmt: skip
+    for (path, _side), row in rows.items():
+        left, right = per_side.get((path, "left")), per_side.get((path, "right"))
+        if left and right and left.volume_ml is not None and right.volume_ml is not None:
+            row["asymmetry_volume_pct"] = asymmetry_percent(left.volume_ml, right.volume_ml)
+    return [rows[k] for k in sorted(rows)]
+
+
+def write_measures(rows: list[dict], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "measures.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    fields = list(rows[0]) if rows else ["structure"]
+    with (out / "measures.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Renders
+
+
+def input_key(request: SubjectRequest, settings: dict) -> str:
+    """Content hash of everything a render depends on: inputs, options and our version."""
+    source = Path(request.source)
+    digest = hashlib.sha256()
+    files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
+    extra = [Path(x) for x in (request.labels, request.map_file) if x and not x.startswith(TOTALSEGMENTATOR_PREFIX)]
+    for path in [*files, *extra]:
+        digest.update(str(path.relative_to(source) if source.is_dir() and path in files else path.name).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    options = [request.labels, request.orientation, request.units, settings, __version__, pipeline.RENDER_VERSION]
+    digest.update(json.dumps(options, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class RenderResult:
+    matches: list[MatchResult]
+    measures: list[dict]
+    turntables: list[str]
+    rendered: int
+    cached: bool
+    orientation: list[str] = field(default_factory=list)  # one line per finding
+
+
+def render_subject(
+    request: SubjectRequest, out: Path, jobs: int, settings: pipeline.RenderSettings, triangles: int,
+    progress: bool = True,
+) -> RenderResult:  # fmt: skip
+    """Everything of one subject into ``out``: measures, turntables and the manifest (cached by
+    content hash: an unchanged subject is not opened again)."""
+    from muscle_atlas.geometry.surfaces import simplify
+
+    settings.validate()
+    options = {**asdict(settings), "triangles": triangles, "map": request.inline_map,
+               "include": request.include, "exclude": request.exclude}  # fmt: skip
+    key = input_key(request, options)
+    manifest_path = out / MANIFEST
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("key") == key and all((out / p).exists() for p in manifest["outputs"]):
+            return RenderResult(
+                [MatchResult(**{**m, "candidates": []}) for m in manifest["matches"]],
+                manifest["measures"], manifest["turntables"], 0, True, manifest.get("orientation", []),
+            )  # fmt: skip
+    subject = open_subject(request)
+    surfaces = surfaces_of(subject)
+    rows = measure_all(surfaces, subject.matches, closed_only=subject.source.volume is None)
+    write_measures(rows, out)
+    detailed = {k: simplify(m, triangles) for k, m in surfaces.items()}  # type: ignore[arg-type]
+    context = {
+        k: simplify(m, CONTEXT_TRIANGLES)  # type: ignore[arg-type]
+        for k, m in detailed.items()
+        if m.n_cells > CONTEXT_TRIANGLES * 1.2  # type: ignore[attr-defined]
+    }
+    matches, findings = subject.matches, subject.orientation.report()
+    del subject, surfaces  # the full-resolution meshes are not needed while rendering
+    gc.collect()
+    work = pipeline.plan(detailed, matches, context, pipeline.hex_colour(settings.highlight))
+    renders = out / "renders"
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+            task = bar.add_task("render", total=len(work.jobs))
+            rendered = pipeline.run(work, settings, renders, jobs, progress=lambda n: bar.advance(task, n))
+    else:
+        rendered = pipeline.run(work, settings, renders, jobs)
+    outputs = ["measures.csv", "measures.json"] + [
+        str(p.relative_to(out)) for job in work.jobs for p in pipeline.outputs_of(job, settings, renders)
+    ]
+    manifest = {
+        "key": key,
+        "outputs": outputs,
+        "turntables": [j.name for j in work.jobs],
+        "measures": rows,
+        "orientation": findings,
+        "matches": [{k: v for k, v in m.to_dict().items() if k not in ("side_code", "candidates")} for m in matches],
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    return RenderResult(matches, rows, [j.name for j in work.jobs], len(rendered), False, findings)
