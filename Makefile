@@ -6,7 +6,7 @@ APT     := libegl1 libgl1-mesa-dri libosmesa6
 APT_TEST := chromium jekyll
 export VTK_DEFAULT_OPENGL_WINDOW ?= vtkEGLRenderWindow
 
-.PHONY: demo test lint bench clean apt apt-test
+.PHONY: demo test lint bench clean apt apt-test fuzz
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/muscle-atlas demo -o demo-site
@@ -14,6 +14,13 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test tests/js/node_modules/.installed
 	$(VENV)/bin/ruff check src tests bench
 	$(PY) -m pytest
+
+# A long fuzz campaign of every reader (issue #14): random inputs, MUSCLE_ATLAS_FUZZ_EXAMPLES per reader.
+# CI runs the same tests with a fixed seed and a few hundred inputs each.
+FUZZ_EXAMPLES ?= 10000
+fuzz: $(VENV)/.installed-test
+	MUSCLE_ATLAS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) nice -n 10 $(PY) -m pytest tests/test_fuzz.py -p no:cacheprovider \
+		-q --hypothesis-show-statistics --durations=0
 
 bench: $(VENV)/.installed
 	$(PY) bench/render_bench.py

@@ -6,6 +6,7 @@ read at test time from ``$MUSCLE_ATLAS_DATA`` (never copied into the repository)
 
 from __future__ import annotations
 
+import base64
 import codecs
 import faulthandler
 import gzip
@@ -16,6 +17,7 @@ import re
 import resource
 import signal
 import struct
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -24,7 +26,7 @@ from typing import Any
 
 import nibabel as nib
 import numpy as np
-from hypothesis import event
+from hypothesis import currently_in_test_context, event
 from hypothesis import strategies as st
 
 from conftest import data_root
@@ -71,7 +73,8 @@ def watchdog(seconds: float = 20.0, memory: int = 2 << 30) -> Iterator[None]:
 def check_reader(read: Callable[[Path], Any], path: Path, valid: Callable[[Any], None]) -> Any:
     """The property every reader has: a valid result, or an :class:`AtlasError` naming the file in
     one short line. Any other exception, a hang or a huge allocation fails the example."""
-    with watchdog():
+    with watchdog(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             result = read(path)
         except AtlasError as exc:
@@ -79,11 +82,21 @@ def check_reader(read: Callable[[Path], Any], path: Path, valid: Callable[[Any],
             assert str(path) in message, f"the error does not name the file: {message!r}"
             assert "\n" not in message and "\r" not in message, f"the error is not one line: {message!r}"
             assert len(message) < 1000 + len(str(path)), f"the error is {len(message)} characters long"
-            event("error: " + re.sub(r"\d+", "N", message.replace(str(path), "").lstrip(": "))[:70])
-            return None
+            _event("error: " + re.sub(r"\d+", "N", message.replace(str(path), "").lstrip(": "))[:70])
+            result = None
+    # Warnings would be lines on the user's terminal: readers turn them into their own or into errors.
+    assert not caught, f"the reader let warnings escape: {[str(w.message)[:100] for w in caught]}"
+    if result is None:
+        return None
     valid(result)
-    event("valid result")
+    _event("valid result")
     return result
+
+
+def _event(text: str) -> None:
+    """Tally an outcome for ``--hypothesis-show-statistics`` (outside Hypothesis: nothing)."""
+    if currently_in_test_context():
+        event(text)
 
 
 def write_case(folder: Path, name: str, content: bytes) -> Path:
@@ -196,6 +209,35 @@ def mesh_seeds() -> dict[str, bytes]:
     return seeds
 
 
+_NUMBERS = ["0", "1", "-1", "0.5", "1e308", "-1e308", "1e999", "nan", "inf", "-inf", "1e-320", "x", ""]
+_INDICES = [1, 2, 3, 0, -1, -4, 4, 999_999_999, 2**31, 2**63]
+
+
+@st.composite
+def mesh_files(draw: st.DrawFn) -> tuple[str, bytes]:
+    """(file name, bytes) of a small ASCII OBJ, STL or PLY with extreme coordinates, indices and counts."""
+    count = draw(st.integers(1, 6))
+    number = st.sampled_from(_NUMBERS) | st.floats(allow_nan=True, allow_infinity=True).map(repr)
+    vertices = [[draw(number) for _ in range(3)] for _ in range(count)]
+    faces = draw(st.lists(st.lists(st.sampled_from(_INDICES), min_size=3, max_size=4), min_size=1, max_size=4))
+    kind = draw(st.sampled_from(["obj", "stl", "ply"]))
+    if kind == "obj":
+        lines = [f"v {' '.join(v)}" for v in vertices] + [f"f {' '.join(map(str, f))}" for f in faces]
+    elif kind == "stl":
+        lines = ["solid x"]
+        for start in range(0, count - 2, 3):
+            lines += ["facet normal 0 0 1", "outer loop", *(f"vertex {' '.join(v)}" for v in vertices[start : start + 3]),
+                      "endloop", "endfacet"]  # fmt: skip
+        lines.append("endsolid x")
+    else:
+        claimed_v = draw(st.sampled_from([count, 0, 10**9, 2**31, -1]))
+        claimed_f = draw(st.sampled_from([len(faces), 0, 10**9, -1]))
+        lines = ["ply", "format ascii 1.0", f"element vertex {claimed_v}", "property float x", "property float y",
+                 "property float z", f"element face {claimed_f}", "property list uchar int vertex_indices", "end_header"]
+        lines += [" ".join(v) for v in vertices] + [f"{len(f)} {' '.join(str(i - 1) for i in f)}" for f in faces]
+    return f"soleus.{kind}", ("\n".join(lines) + "\n").encode()
+
+
 def glb(document: dict[str, Any], binary: bytes) -> bytes:
     """A binary glTF made here: 12-byte header, JSON chunk, BIN chunk."""
     text = json.dumps(document, separators=(",", ":")).encode()
@@ -275,19 +317,25 @@ _GLTF_PATHS = [
 ]  # fmt: skip
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _edit_gltf(document: dict[str, Any], path: tuple[str, str], index: int, value: Any) -> None:
+    """Set one field of a glTF document (earlier edits may have broken its shape: skip then)."""
     table, key = path
     if table == "root":
         document[key] = value
         return
+    primitives = [p for m in _dicts(document.get("meshes")) for p in _dicts(m.get("primitives"))]
     if table == "primitives":
-        items = [p for m in document.get("meshes", []) for p in m.get("primitives", [])]
+        items = primitives
     elif table == "draco":
-        items = [p.get("extensions", {}).get("KHR_draco_mesh_compression") for m in document.get("meshes", [])
-                 for p in m.get("primitives", [])]  # fmt: skip
-        items = [i for i in items if isinstance(i, dict)]
+        found = [p.get("extensions") for p in primitives]
+        items = [e["KHR_draco_mesh_compression"] for e in found
+                 if isinstance(e, dict) and isinstance(e.get("KHR_draco_mesh_compression"), dict)]  # fmt: skip
     else:
-        items = document.get(table) or []
+        items = _dicts(document.get(table))
     if items:
         target = items[index % len(items)]
         if key == "children" and value == [0]:
@@ -304,11 +352,14 @@ def gltf_files(draw: st.DrawFn) -> tuple[str, bytes]:
     edits = st.tuples(st.sampled_from(_GLTF_PATHS), st.integers(0, 7), st.sampled_from(_GLTF_VALUES))
     for path, index, value in draw(st.lists(edits, max_size=3)):
         _edit_gltf(document, path, index, value)
+    for op in draw(st.lists(st.tuples(st.just("float32"), st.integers(0, 1 << 16), st.sampled_from(EXTREME_FLOATS)),
+                            max_size=2)):  # fmt: skip
+        binary = apply_op(binary, op, {})
     binary = binary[: draw(st.integers(0, len(binary)) | st.just(len(binary)))]
     if draw(st.booleans()):
         return "model.glb", glb(document, binary)
-    document["buffers"] = [{**(b if isinstance(b, dict) else {}), "uri": "data:application/octet-stream;base64,"
-                            + __import__("base64").b64encode(binary).decode()} for b in document.get("buffers") or [{}]]
+    uri = "data:application/octet-stream;base64," + base64.b64encode(binary).decode()
+    document["buffers"] = [{**b, "uri": b.get("uri", uri)} for b in _dicts(document.get("buffers"))] or [{"uri": uri}]
     return "model.gltf", json.dumps(document).encode()
 
 
@@ -319,7 +370,18 @@ def all_seeds() -> dict[str, bytes]:
     seeds.update({f"mesh:{k}": v for k, v in mesh_seeds().items()})
     seeds.update({f"gltf:{k}": v for k, v in gltf_seeds().items()})
     seeds["gzip:text"] = gzip.compress(ITKSNAP.encode())
+    seeds.update(real_glb_head())
     return seeds
+
+
+@cache
+def real_glb_head(size: int = 200_000) -> dict[str, bytes]:
+    """The first 200 KB of the real GLB (read now, never committed): issue #14's input itself."""
+    path = data_root() / "zanatomy-upper-limb" / "upper-limb.glb"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        return {"real:upper-limb.glb[:200KB]": handle.read(size)}
 
 
 # --- mutations ---------------------------------------------------------------------------------------
@@ -334,6 +396,7 @@ SPECIAL = [
 LONG_FILLERS = [b"a", b" ", b"9", b"\t", b",", b'"', b"a ", b"\x00", b"=", b"["]
 ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1", "utf-8-sig", "cp1252"]
 EXTREME_INTS = [0, 1, 0x7FFFFFFF, 0xFFFFFFFF, 10**9, 0x80000000, 3, 12]
+EXTREME_FLOATS = [float("nan"), float("inf"), float("-inf"), 3.4e38, -3.4e38, 1e30, 1e-45, -0.0]
 
 
 def _pos(value: int, data: bytes) -> int:
@@ -368,6 +431,9 @@ def apply_op(data: bytes, op: tuple, seeds: dict[str, bytes]) -> bytes:
     if kind == "int32" and len(data) >= 4:
         i = op[1] % (len(data) - 3)
         return data[:i] + struct.pack("<I", op[2]) + data[i + 4 :]
+    if kind == "float32" and len(data) >= 4:
+        i = op[1] % (len(data) - 3)
+        return data[:i] + struct.pack("<f", op[2]) + data[i + 4 :]
     if kind == "encode":
         text = data.decode("utf-8", errors="replace")
         encoded = codecs.encode(text, op[1], errors="replace")
@@ -391,6 +457,7 @@ def operations(seed_names: list[str]) -> st.SearchStrategy[tuple]:
         st.tuples(st.just("splice"), st.sampled_from(seed_names), index, index),
         st.tuples(st.just("replace"), st.sampled_from(seed_names)),
         st.tuples(st.just("int32"), index, st.sampled_from(EXTREME_INTS)),
+        st.tuples(st.just("float32"), index, st.sampled_from(EXTREME_FLOATS)),
         st.tuples(st.just("encode"), st.sampled_from(ENCODINGS), st.booleans()),
         st.tuples(st.just("newlines"), st.sampled_from([b"\r", b"\r\n", b"\n\n", b"\x85", b""])),
         st.tuples(st.just("gzip")),

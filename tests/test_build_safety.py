@@ -68,6 +68,28 @@ def test_failed_build_leaves_the_previous_site(built, tmp_path: Path, capsys: py
     assert _digest(out) == before
 
 
+@pytest.mark.parametrize("hostile", ["half-copied volume", "binary table"])
+def test_a_hostile_source_leaves_the_previous_site(
+    hostile: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reader failing mid-build (issue #14): one line, status 2, the previous site untouched."""
+    volume, table = small_phantom(tmp_path / "data")
+    out = build_site(volume, tmp_path / "site", labels=str(table), views=1, size=64, thumb=16)
+    before = _digest(out)
+    source, labels = volume, table
+    if hostile == "half-copied volume":
+        source = tmp_path / "data" / "legs-download.nii.gz"
+        source.write_bytes(volume.read_bytes()[: volume.stat().st_size // 2])
+    else:
+        labels = tmp_path / "data" / "legs.glb.txt"
+        labels.write_bytes(b"glTF\x02\x00\x00\x00" + bytes(range(256)) * 40)
+    code = main(["build", str(source), "--labels", str(labels), "-o", str(out), "--views", "1", "--size", "64"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and str(source if labels == table else labels) in err[0], err
+    assert _digest(out) == before
+    assert [p.name for p in out.parent.iterdir() if ".building-" in p.name or ".previous-" in p.name] == []
+
+
 def test_two_builds_of_the_same_input_are_byte_identical(tmp_path: Path) -> None:
     volume, table = small_phantom(tmp_path / "data")
     first = _digest(build_site(volume, tmp_path / "a", labels=str(table)))

@@ -78,3 +78,37 @@ def test_demo_builds_a_site_that_says_it_is_a_phantom(tmp_path: Path) -> None:
     assert len(muscles) >= 12
     for page in site.rglob("*.html"):
         assert "synthetic phantom" in page.read_text().lower(), page
+
+
+def test_zanatomy_upper_limb_gltf_pages_show_their_muscle(data: Path, tmp_path: Path) -> None:
+    """A glTF scene (Draco, metres, Y-up) becomes shoulder, arm and forearm pages whose renders
+    show the named muscle; muscles of two regions have a page in both; CC BY-SA on every page."""
+    import numpy as np
+    from PIL import Image
+
+    site = tmp_path / "site"
+    source = data / "zanatomy-upper-limb" / "upper-limb.glb"
+    assert main(["build", str(source), "-o", str(site), "--views", "4", "--size", "128", "--no-ssaa",
+                 "--triangles", "1500", "--jobs", "2"]) == 0  # fmt: skip
+    pages = _pages(site)
+    for page in ("muscle/shoulder/deltoid", "muscle/arm/biceps-brachii", "muscle/arm/triceps-brachii",
+                 "muscle/forearm/pronator-teres", "muscle/forearm/flexor-carpi-ulnaris",
+                 "muscle/shoulder/latissimus-dorsi", "muscle/back/latissimus-dorsi",
+                 "muscle/shoulder/rhomboid-major", "muscle/back/rhomboid-major"):  # fmt: skip
+        assert page in pages, page
+    # Bones are never muscles: no page for a hip muscle or the trapezius in an upper limb of bones.
+    assert "muscle/hip/piriformis" not in pages and "muscle/shoulder/trapezius" not in pages
+    renders = site / "assets" / "renders"
+    for page in sorted(p for p in pages if p.count("/") == 2):
+        stem = page.removeprefix("muscle/").replace("/", "-")
+        shown = 0
+        for view in range(1, 5):
+            rgb = np.asarray(Image.open(renders / f"{stem}-right-{view}.png").convert("RGB")).astype(int)
+            red = (rgb[..., 0] > 110) & (rgb[..., 0] > 2.2 * rgb[..., 1]) & (rgb[..., 0] > 2.2 * rgb[..., 2])
+            shown += int(red.sum() >= 6)  # the highlight (or a first child's colour), whatever the shading
+        assert shown >= 2, f"{page}: the muscle shows in {shown} of 4 views"
+    for html in site.rglob("*.html"):
+        text = html.read_text()
+        assert "CC BY-SA 4.0" in text and "BodyParts3D" in text, html
+    home = (site / "index.html").read_text()
+    assert "Muscles outside the atlas tree" in home and "Bones" in home and "Nerves" in home

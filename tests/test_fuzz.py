@@ -17,6 +17,8 @@ import importlib.util
 import os
 import shutil
 import struct
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,8 +37,10 @@ from fuzz_support import (
     check_reader,
     examples_setting,
     glb_blob,
+    gltf_files,
     gltf_seeds,
     gzip_bomb,
+    mesh_files,
     mesh_seeds,
     mutated,
     nifti_files,
@@ -44,6 +48,7 @@ from fuzz_support import (
     text_seeds,
     write_case,
 )
+from muscle_atlas.errors import AtlasError
 
 CAMPAIGN = "MUSCLE_ATLAS_FUZZ_EXAMPLES" in os.environ
 _COMMON = {
@@ -97,6 +102,7 @@ def _valid_table(table: Any) -> None:
 @example(content=ITKSNAP.encode("utf-16"), name="excel.txt")  # Excel's "Unicode text"
 @example(content=ITKSNAP.encode("utf-16-le"), name="excel.txt")  # the same without a BOM
 @example(content=b"label,name\n1," + b"a " * 60_000 + b"\n", name="t.csv")  # a name nobody can match quickly
+@example(content=b"value,name,r,g,b\n1,S", name="t.csv")  # a row without its colour columns: IndexError
 def test_label_table_reader(scratch: Path, content: bytes, name: str) -> None:
     from muscle_atlas.sources.labels import read_label_table
 
@@ -187,9 +193,25 @@ def test_mesh_reader(scratch: Path, content: bytes, suffix: str) -> None:
     check_reader(read_mesh, write_case(scratch, f"soleus{suffix}", content), _valid_mesh)
 
 
+@fuzz(300)
+@given(case=mesh_files())
+def test_mesh_reader_on_extreme_numbers(scratch: Path, case: tuple[str, bytes]) -> None:
+    from muscle_atlas.sources.meshes import read_mesh
+
+    name, content = case
+    check_reader(read_mesh, write_case(scratch, name, content), _valid_mesh)
+
+
 # --- glTF / GLB -------------------------------------------------------------------------------------
 
 HAS_GLTF = importlib.util.find_spec("muscle_atlas.sources.gltf") is not None
+
+
+def _valid_scene(meshes: Any) -> None:
+    assert isinstance(meshes, list) and meshes
+    for item in meshes:
+        assert isinstance(item.name, str) and item.name
+        _valid_mesh(item.mesh)
 
 
 @pytest.mark.skipif(not HAS_GLTF, reason="no glTF reader yet")
@@ -197,10 +219,19 @@ HAS_GLTF = importlib.util.find_spec("muscle_atlas.sources.gltf") is not None
 @given(content=mutated(gltf_seeds(), all_seeds()), suffix=st.sampled_from([".glb", ".gltf"]))
 @example(content=glb_blob(), suffix=".glb")  # a GLB whose binary chunk is cut short
 def test_gltf_reader(scratch: Path, content: bytes, suffix: str) -> None:
-    from muscle_atlas.sources import gltf  # type: ignore[attr-defined]
+    from muscle_atlas.sources.gltf import read_gltf
 
-    read = gltf.read_gltf
-    check_reader(read, write_case(scratch, f"model{suffix}", content), lambda result: None)
+    check_reader(read_gltf, write_case(scratch, f"model{suffix}", content), _valid_scene)
+
+
+@pytest.mark.skipif(not HAS_GLTF, reason="no glTF reader yet")
+@fuzz(300)
+@given(case=gltf_files())
+def test_gltf_reader_on_extreme_fields(scratch: Path, case: tuple[str, bytes]) -> None:
+    from muscle_atlas.sources.gltf import read_gltf
+
+    name, content = case
+    check_reader(read_gltf, write_case(scratch, name, content), _valid_scene)
 
 
 # --- mapping files and atlas.toml -------------------------------------------------------------------
@@ -231,3 +262,228 @@ def test_atlas_toml_reader(scratch: Path, content: bytes) -> None:
     from muscle_atlas.config import load_project
 
     check_reader(load_project, write_case(scratch, "atlas.toml", content), lambda project: None)
+
+
+# --- quantitative maps ------------------------------------------------------------------------------
+
+HAS_MAPS = importlib.util.find_spec("muscle_atlas.quantities.maps") is not None
+
+
+def _read_map(path: Path) -> Any:
+    """A file as a scalar map and, when it opens as one, as a diffusion tensor; voxels read."""
+    from muscle_atlas.quantities.maps import ScalarGroup, TensorGroup
+    from muscle_atlas.quantities.specs import DEFAULT_DTI_ORDER, ScalarMapSpec
+
+    try:
+        group = ScalarGroup(ScalarMapSpec("FF", path, "%"))
+    except AtlasError:
+        group = TensorGroup(path, DEFAULT_DTI_ORDER)
+    group.load()
+    return group
+
+
+@pytest.mark.skipif(not HAS_MAPS, reason="no quantitative-map reader yet")
+@fuzz(300)
+@given(case=nifti_files())
+@example(case=("labels.nii", _header_claiming((32767, 32767, 32767), datatype=64)))
+@example(case=("labels.nii.gz", gzip_bomb(_header_claiming((4096, 4096, 4096)), 1 << 20)))
+def test_quantitative_map_reader(scratch: Path, case: tuple[str, bytes]) -> None:
+    name, content = case
+    check_reader(_read_map, write_case(scratch, name, content), lambda group: None)
+
+
+# --- the hostile corpus and the command-line contract --------------------------------------------------
+
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+READABLE = {  # hostile-looking but fine: read as they are
+    "tables/excel-utf16.txt", "tables/utf16-no-bom.tsv", "tables/latin1.csv", "tables/old-mac.csv",
+    "maps/utf16.map", "meshes/mtllib-dev-zero",
+    "volumes/inf-scale.nii", "volumes/zero-voxel-size.nii",  # nibabel ignores them, with a warning
+}  # fmt: skip
+READABLE_AS_MAP = {"volumes/labels-2e12.nii", "volumes/nan-data.nii"}  # no labels, but fine as maps
+
+
+def test_corpus_is_small_and_what_the_generator_writes() -> None:
+    from fuzz_corpus import MAX_FILE, corpus
+
+    expected = corpus()
+    found = {str(p.relative_to(HOSTILE)): p.read_bytes() for p in HOSTILE.rglob("*") if p.is_file()}
+    assert found.keys() == expected.keys(), "regenerate with: python tests/fuzz_corpus.py"
+    assert [n for n in expected if found[n] != expected[n]] == [], "regenerate with: python tests/fuzz_corpus.py"
+    assert max(len(c) for c in found.values()) < MAX_FILE and sum(len(c) for c in found.values()) < 500_000
+
+
+def _corpus_inputs() -> list[str]:
+    """Corpus entries as the commands take them: files, and mesh folders."""
+    entries = {str(p.relative_to(HOSTILE)) for p in HOSTILE.rglob("*") if p.is_file()}
+    return sorted({e.rsplit("/", 1)[0] if e.startswith("meshes/") else e for e in entries})
+
+
+@pytest.mark.parametrize("entry", _corpus_inputs())
+def test_every_reader_survives_every_corpus_file(entry: str) -> None:
+    """Each corpus entry through every reader, whatever its extension says."""
+    from muscle_atlas.anatomy.match import read_mapping
+    from muscle_atlas.config import load_project
+    from muscle_atlas.sources import open_source
+    from muscle_atlas.sources.labels import read_label_table
+    from muscle_atlas.sources.meshes import read_mesh, read_mesh_folder
+    from muscle_atlas.sources.volume import read_volume
+
+    path = HOSTILE / entry
+    readers: list[Any] = [open_source]
+    if path.is_dir():
+        readers += [read_mesh_folder]
+    else:
+        readers += [read_label_table, read_volume, read_mesh, read_mapping, load_project]
+        if HAS_GLTF:
+            from muscle_atlas.sources.gltf import read_gltf
+
+            readers.append(read_gltf)
+        if HAS_MAPS:
+            readers.append(_read_map)
+    for read in readers:
+        check_reader(read, path, lambda result: None)
+
+
+@pytest.fixture(scope="module")
+def calf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small label volume (labels 17 and 18) for the commands that take a table or a map."""
+    import nibabel as nib
+
+    from fuzz_corpus import _labels
+
+    path = tmp_path_factory.mktemp("calf") / "calf.nii.gz"
+    nib.save(nib.Nifti1Image(_labels(), np.diag([2.0, 2.0, 3.0, 1.0])), path)
+    path.with_name("calf.tsv").write_text("label\tname\n17\tsoleus right\n18\tsoleus left\n")
+    return path
+
+
+def _commands(entry: str, calf: Path, out: Path) -> list[list[str]]:
+    """The commands that read ``entry``: as a source, a table, a mapping file, a project, a map."""
+    path = str(HOSTILE / entry)
+    kind = entry.split("/", 1)[0]
+    if kind == "tables":
+        return [["inspect", str(calf), "--labels", path], ["match", path], ["match", str(calf), "--labels", path]]
+    if kind in ("volumes", "meshes", "gltf"):
+        commands = [["inspect", path], ["match", path, "--json"]]
+        if kind == "volumes" and HAS_MAPS:
+            table = str(calf.with_name("calf.tsv"))
+            commands.append(["quantify", str(calf), "--labels", table, "--map", f"FF={path}", "-o", str(out)])
+        return commands
+    if kind == "maps":
+        return [["match", str(calf), "--map", path]]
+    if kind == "projects":
+        return [["build", "--config", path, "-o", str(out)]]
+    raise AssertionError(entry)
+
+
+def _check_outcome(entry: str, command: list[str], code: int, err: str) -> None:
+    lines = err.strip().splitlines()
+    if entry in READABLE or (command[0] == "quantify" and entry in READABLE_AS_MAP):
+        assert code == 0, f"{command}: exit {code}, {err!r}"
+        return
+    assert code == 2, f"{command}: exit {code}, {err!r}"
+    assert len(lines) == 1 and lines[0].startswith("muscle-atlas: error: "), f"{command}: {err!r}"
+    assert Path(entry).name in lines[0], f"{command}: the error does not name the file: {lines[0]!r}"
+    assert "Traceback" not in err and "\x1b" not in err
+
+
+@pytest.mark.parametrize("entry", _corpus_inputs())
+def test_commands_give_one_line_and_status_2_on_every_corpus_file(
+    entry: str, calf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from muscle_atlas.cli import main
+
+    for command in _commands(entry, calf, tmp_path / "out"):
+        code = main(command)
+        _check_outcome(entry, command, code, capsys.readouterr().err)
+    assert not (tmp_path / "out").exists() or entry in READABLE | READABLE_AS_MAP
+
+
+def _console(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).parent / "muscle-atlas"
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=120, check=False, **options)
+
+
+def test_console_script_on_hostile_files(calf: Path, tmp_path: Path) -> None:
+    """The installed ``muscle-atlas`` itself, for a representative set (all in parallel)."""
+    blob = str(HOSTILE / "tables/blob.bin")
+    cases = [
+        ("tables/blob.bin", ["inspect", str(calf), "--labels", blob]),  # issue #14
+        ("tables/blob.bin", ["match", blob]),  # issue #14
+        ("tables/blob.bin", ["render", str(calf), "--labels", blob, "-o", str(tmp_path / "r"), "--views", "1"]),
+        ("volumes/gzip-bomb.nii.gz", ["build", str(HOSTILE / "volumes/gzip-bomb.nii.gz"), "-o", str(tmp_path / "s")]),
+        ("projects/deep.toml", ["build", "--config", str(HOSTILE / "projects/deep.toml")]),
+        ("meshes/nan-vertices", ["inspect", str(HOSTILE / "meshes/nan-vertices")]),
+        ("maps/long-line.map", ["match", str(calf), "--map", str(HOSTILE / "maps/long-line.map")]),
+        ("gltf/cut.glb", ["match", str(HOSTILE / "gltf/cut.glb")]),
+        ("tables/blob.bin", ["serve", blob]),
+        ("tables/blob.bin", ["new", blob]),
+    ]
+    if HAS_MAPS:
+        huge = str(HOSTILE / "volumes/huge-dims.nii")
+        table = str(calf.with_name("calf.tsv"))
+        command = ["quantify", str(calf), "--labels", table, "--map", f"FF={huge}", "-o", str(tmp_path / "q")]
+        cases.append(("volumes/huge-dims.nii", command))
+    script = Path(sys.executable).parent / "muscle-atlas"
+    pipes = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True}
+    running = [(entry, command, subprocess.Popen([str(script), *command], **pipes)) for entry, command in cases]
+    for entry, command, process in running:
+        _, err = process.communicate(timeout=120)
+        _check_outcome(entry, command, process.returncode, err)
+
+
+def test_kb_with_a_hostile_query_is_one_line() -> None:
+    result = _console("kb", "\x1b[2J" + "soleus\n" * 2000)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr[:300]
+    assert "\x1b" not in result.stderr
+
+
+def test_a_bug_of_ours_prints_one_line_and_writes_a_crash_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import platform
+
+    from muscle_atlas import __version__
+    from muscle_atlas.cli import EXIT_BUG, main
+    from muscle_atlas.commands import kb
+
+    def broken(*args: object) -> int:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(kb, "run", broken)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main(["kb", "soleus"]) == EXIT_BUG
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "internal error (RuntimeError: a bug of ours)" in err[0] and "bug" in err[0]
+    reports = list(tmp_path.glob("muscle-atlas-crash-*.txt"))
+    assert len(reports) == 1 and str(reports[0]) in err[0]
+    report = reports[0].read_text()
+    for expected in ("Traceback", "RuntimeError: a bug of ours", __version__, "'kb', 'soleus'", platform.platform(),
+                     sys.version.split()[0], "nibabel "):  # fmt: skip
+        assert expected in report, expected
+
+
+def test_a_bug_in_a_real_process_has_no_traceback_on_the_terminal(tmp_path: Path) -> None:
+    code = (
+        "import sys; from muscle_atlas.commands import match; from muscle_atlas.cli import main\n"
+        "def boom(*a): raise KeyError('boom')\n"
+        "match.run = boom\nsys.exit(main(['match', 'x']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "TMPDIR": str(tmp_path)}, check=False)  # fmt: skip
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "KeyError" in (next(tmp_path.glob("muscle-atlas-crash-*.txt"))).read_text()
+
+
+def test_a_closed_pipe_is_not_a_crash(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "muscle-atlas"
+    process = subprocess.Popen([str(script), "kb", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "TMPDIR": str(tmp_path)})  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(10)
+    process.stdout.close()
+    err = process.stderr.read()
+    process.wait(timeout=120)
+    assert b"Traceback" not in err and b"internal error" not in err and not list(tmp_path.glob("*crash*"))

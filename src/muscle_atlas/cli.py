@@ -1,7 +1,9 @@
 """The ``muscle-atlas`` command line: parses arguments and delegates to ``commands``.
 
 Errors a user can cause (:class:`~muscle_atlas.errors.AtlasError`) end in one line on stderr
-naming the file and the problem, with exit status 2 and no traceback.
+naming the file and the problem, with exit status 2 and no traceback. Anything else is a bug of
+ours: one line says so and names a crash report (traceback, version, arguments, platform) to
+attach to a bug report, with exit status 1.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Sequence
 from muscle_atlas import __version__
 from muscle_atlas.errors import AtlasError
 
+EXIT_BUG = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a program killed by it
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
@@ -91,9 +95,24 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     _add_render_options(p)
 
 
-def _add_render_options(p: argparse.ArgumentParser) -> None:
+class _MapFileOrQuantityMap(argparse.Action):
+    """``build --map``: FILE is the label mapping file; NAME=FILE[:UNIT] a quantitative map (as --qmap)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[no-untyped-def]
+        if "=" in str(values):
+            namespace.quantity_maps = [*(getattr(namespace, "quantity_maps", None) or []), values]
+        else:
+            setattr(namespace, self.dest, values)
+
+
+def _add_render_options(p: argparse.ArgumentParser, quantity_maps: bool = False) -> None:
     p.add_argument("--labels", metavar="TABLE", help="label table, or totalsegmentator:<task>")
-    p.add_argument("--map", metavar="FILE", help="mapping file for labels the matcher cannot name")
+    if quantity_maps:
+        p.add_argument("--map", metavar="FILE", action=_MapFileOrQuantityMap,
+                       help="mapping file for labels the matcher cannot name; NAME=FILE[:UNIT] is a scalar map "
+                       "(as --qmap)")  # fmt: skip
+    else:
+        p.add_argument("--map", metavar="FILE", help="mapping file for labels the matcher cannot name")
     p.add_argument("--jobs", type=int, default=None, help="parallel render processes (default: all CPUs)")
     p.add_argument("--views", type=int, default=None, help="orientations per turntable (default 16)")
     p.add_argument("--size", type=int, default=None, help="image size in pixels (default 800)")
@@ -123,13 +142,23 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("html", "jekyll"), default=None, help="html site (default) or Jekyll pages")
     p.add_argument("--title", help="site title")
     p.add_argument("--base-url", help="public URL of the site, for sitemap.xml and canonical links")
-    _add_render_options(p)
+    _add_render_options(p, quantity_maps=True)
+    from muscle_atlas.quantities.specs import add_map_arguments
+
+    add_map_arguments(p, map_flag="--qmap")
 
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve a built site on 127.0.0.1")
     p.add_argument("folder", help="the built site")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535)")
+    return port
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -221,16 +250,95 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    import warnings
+
+    warnings.formatwarning = _warning_line  # a library's warning: one line, not its source code
     try:
+        args = build_parser().parse_args(argv)
         return _dispatch(args)
     except AtlasError as exc:
-        print(f"muscle-atlas: error: {exc}", file=sys.stderr)
+        print(f"muscle-atlas: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("muscle-atlas: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        if not _stdout_is_broken():
+            return _report_bug(argv)
+        # Whoever read our output has gone (`muscle-atlas kb | head`): nothing to say, nowhere to say it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception:
+        return _report_bug(argv)
+
+
+def _warning_line(message: Warning | str, *details: object) -> str:
+    return f"muscle-atlas: warning: {_one_line(str(message), 300)}\n"
+
+
+def _one_line(text: str, limit: int = 3000) -> str:
+    """A message as one line of printable text: a file's content or name can hold anything."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _stdout_is_broken() -> bool:
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _report_bug(argv: Sequence[str] | None) -> int:
+    """One line for the user; the details, for a bug report, in a file."""
+    import traceback
+
+    error = sys.exc_info()[1]
+    summary = _one_line(f"{type(error).__name__}: {error}", 300)
+    try:
+        report = _write_crash_report(argv)
+    except Exception:  # no report file: the traceback goes to the terminal instead
+        traceback.print_exc()
+        print(f"muscle-atlas: internal error ({summary}); this is a bug in muscle-atlas, please report it "
+              "with the traceback above", file=sys.stderr)  # fmt: skip
+        return EXIT_BUG
+    print(f"muscle-atlas: internal error ({summary}); this is a bug in muscle-atlas, please report it "
+          f"and attach {report}", file=sys.stderr)  # fmt: skip
+    return EXIT_BUG
+
+
+def _write_crash_report(argv: Sequence[str] | None) -> str:
+    import platform
+    import tempfile
+    import time
+    import traceback
+    from importlib import metadata
+
+    versions = []
+    for package in ("numpy", "scipy", "nibabel", "trimesh", "vtk", "pyvista", "pygltflib"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} (not installed)")
+    arguments = ["muscle-atlas", *argv] if argv is not None else sys.argv
+    text = "\n".join([
+        f"muscle-atlas {__version__} crash report, {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
+        f"command: {arguments!r}",
+        f"python: {sys.version.splitlines()[0]} ({sys.executable})",
+        f"platform: {platform.platform()}",
+        f"packages: {', '.join(versions)}",
+        "",
+        traceback.format_exc(),
+    ])  # fmt: skip
+    name = f"muscle-atlas-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    path = os.path.join(tempfile.gettempdir(), name)
+    with open(path, "x", encoding="utf-8") as handle:  # never through a link someone left there
+        handle.write(text)
+    return path
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -52,6 +52,16 @@ animation_views = 0               # e.g. 64 for a smoother turn (a multiple of v
 triangles = 6000
 jobs = 0                          # 0 = all CPUs
 
+[maps]                            # quantitative MRI maps (label volumes only): statistics, plots and a
+                                  # map-coloured turntable on every muscle page, and a methods page
+# dixon = ["water.nii.gz", "fat.nii.gz"]   # Dixon water and fat images → fat fraction (%)
+# dti = "tensor.nii.gz"           # diffusion tensor, 4D with 6 components → MD, FA, eigenvalues
+# dti_order = "xx,yy,zz,xy,xz,yz" # order of the components (or "fsl", "nifti")
+# erode = 1                       # in-plane erosion (voxels) of the second set of statistics
+# [maps.T2]                       # any scalar map: a table named after it
+# file = "t2.nii.gz"
+# unit = "ms"
+
 [output]
 folder = "site"
 format = "html"                   # html, or jekyll for an existing Jekyll site
@@ -70,6 +80,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "atlas": {"title": str, "introduction": str, "base_url": str},
     "source": {"path": str, "labels": str, "map": str, "orientation": str, "units": str},
     "mapping": {},
+    "maps": {},  # checked by quantities.specs_from_toml
     "structures": {"include": list, "exclude": list},
     "render": {
         "views": int,
@@ -123,6 +134,8 @@ def load_project(path: str | Path) -> Project:
         if not isinstance(values, dict):
             problems.append(f"{section}: must be a table [{section}]")
             continue
+        if section == "maps":
+            continue
         for key, value in values.items():
             if section == "mapping":
                 if not isinstance(value, str):
@@ -166,6 +179,13 @@ def load_project(path: str | Path) -> Project:
             validate_mode(orientation)
         except AtlasError as exc:
             problems.append(f"source.orientation: {exc.message}")
+    if isinstance(data.get("maps"), dict):
+        from muscle_atlas.quantities import specs_from_toml
+
+        try:
+            specs_from_toml(data["maps"], path.parent.resolve(), path)
+        except ConfigError as exc:
+            problems += exc.message.split("; ")
     units = project.get("source", "units")
     if isinstance(units, str) and units not in ("auto", "mm", "cm", "m"):
         problems.append(f"source.units: must be auto, mm, cm or m, not {units!r}")
@@ -181,7 +201,7 @@ def load_project(path: str | Path) -> Project:
     return project
 
 
-_MAX_PROBLEMS = 12
+_MAX_PROBLEMS = 8
 
 
 def _one_line(problem: str, limit: int = 150) -> str:
@@ -273,6 +293,7 @@ def request_from(args: argparse.Namespace):
             notice=project.get("licence", "notice"),
         )
     return BuildRequest(
+        maps=_maps(args, project),
         source=source,
         output=output,
         labels=args.labels or project.path("source", "labels"),
@@ -289,6 +310,16 @@ def request_from(args: argparse.Namespace):
         site=site,
         provenance=provenance,
     )
+
+
+def _maps(args: argparse.Namespace, project: Project):
+    """The quantitative maps: the project's [maps], overridden by --dixon, --dti, --qmap …; None if none."""
+    from muscle_atlas.quantities import specs_from_args, specs_from_toml
+
+    table = project.values.get("maps")
+    base = specs_from_toml(table, project.folder, getattr(args, "config", None)) if isinstance(table, dict) else None
+    specs = specs_from_args(args, base)
+    return None if specs.empty else specs
 
 
 def _with_slash(url: str) -> str:

@@ -11,8 +11,9 @@ import gc
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from muscle_atlas.geometry.measures import Measures, asymmetry_percent, measure
 from muscle_atlas.render import pipeline
 from muscle_atlas.sources import Source, open_source
 from muscle_atlas.sources.labels import TOTALSEGMENTATOR_PREFIX
+
+if TYPE_CHECKING:
+    from muscle_atlas.quantities import MapSpecs
 
 MANIFEST = "render-manifest.json"
 CONTEXT_TRIANGLES = 2500  # per structure drawn as translucent context
@@ -41,6 +45,7 @@ class SubjectRequest:
     exclude: list[str] = field(default_factory=list)
     orientation: str = "auto"  # auto | header | a code such as LPS
     units: str = "auto"  # auto | mm | cm | m (mesh sources)
+    maps: MapSpecs | None = None  # quantitative maps (volume sources only)
 
 
 @dataclass
@@ -48,6 +53,9 @@ class Subject:
     source: Source
     matches: list[MatchResult]
     orientation: Orientation
+    # The label volume's affine as its header gives it, before orientation may reinterpret it:
+    # quantitative maps share the scanner frame with this one.
+    header_affine: np.ndarray | None = None
 
 
 def resolve_mapping(map_file: str | None, inline: dict[str, str] | None) -> dict[str, MatchResult] | None:
@@ -125,6 +133,7 @@ def open_subject(request: SubjectRequest) -> Subject:
     orientation = orient(placed, source.kind, request.orientation, 1.0, request.units)
     transform = np.eye(4)
     transform[:3, :3] = orientation.matrix
+    header_affine = source.volume.affine.copy() if source.volume is not None else None
     if source.volume is not None:
         if orientation.changes_frame:  # a forced code: the header's world frame is reinterpreted
             source.volume.affine = transform @ source.volume.affine
@@ -132,7 +141,7 @@ def open_subject(request: SubjectRequest) -> Subject:
         for mesh_file in source.meshes:
             mesh_file.mesh = mesh_file.mesh.copy()
             mesh_file.mesh.apply_transform(transform)  # trimesh keeps faces outward on reflections
-    return Subject(source, matches, orientation)
+    return Subject(source, matches, orientation, header_affine)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,8 +220,28 @@ def input_key(request: SubjectRequest, settings: dict) -> str:
         digest.update(str(path.relative_to(source) if source.is_dir() and path in files else path.name).encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     options = [request.labels, request.orientation, request.units, settings, __version__, pipeline.RENDER_VERSION]
+    if request.maps is not None and not request.maps.empty:  # without maps the key is as it was
+        options.append(_maps_key(request.maps))
     digest.update(json.dumps(options, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def _maps_key(specs: MapSpecs) -> dict:
+    """The maps' content hashes and options: new maps, a new order or erosion re-render."""
+
+    def content(path: Path) -> str:
+        try:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            return f"missing:{path}"  # quantify reports it, naming the file
+
+    return {
+        "dixon": [content(p) for p in specs.dixon] if specs.dixon else None,
+        "dti": content(specs.dti) if specs.dti else None,
+        "dti_order": list(specs.dti_order),
+        "scalars": [[s.name, s.unit, content(s.path)] for s in specs.scalars],
+        "erode": specs.erode,
+    }
 
 
 @dataclass
@@ -223,6 +252,9 @@ class RenderResult:
     rendered: int
     cached: bool
     orientation: list[str] = field(default_factory=list)  # one line per finding
+    quantities: Path | None = None  # folder of quantities.csv/.json, profiles.csv, histograms.json
+    surface_maps: dict[str, dict] = field(default_factory=dict)  # structure path → map turntable
+    warnings: list[str] = field(default_factory=list)
 
 
 def render_subject(
@@ -244,8 +276,12 @@ def render_subject(
             return RenderResult(
                 [MatchResult(**{**m, "candidates": []}) for m in manifest["matches"]],
                 manifest["measures"], manifest["turntables"], 0, True, manifest.get("orientation", []),
+                out / QUANTITIES if manifest.get("quantities") else None, manifest.get("surface_maps", {}),
+                manifest.get("warnings", []),
             )  # fmt: skip
     subject = open_subject(request)
+    maps = request.maps if request.maps is not None and not request.maps.empty else None
+    quantified = _quantify(subject, maps, out) if maps is not None else None
     surfaces = surfaces_of(subject)
     rows = measure_all(surfaces, subject.matches, closed_only=subject.source.volume is None)
     write_measures(rows, out)
@@ -255,10 +291,18 @@ def render_subject(
         for k, m in detailed.items()
         if m.n_cells > CONTEXT_TRIANGLES * 1.2  # type: ignore[attr-defined]
     }
+    surface_map = None
+    if quantified is not None and maps is not None:
+        surface_map = _surface_map(subject, maps, detailed, quantified)
     matches, findings = subject.matches, subject.orientation.report()
     del subject, surfaces  # the full-resolution meshes are not needed while rendering
     gc.collect()
     work = pipeline.plan(detailed, matches, context, pipeline.hex_colour(settings.highlight))
+    surface_maps: dict[str, dict] = {}
+    if surface_map is not None and quantified is not None:
+        colours = {k: surface_map.colours(k) for k in surface_map.values}
+        for job in pipeline.add_map_jobs(work, colours, {s.path for s in quantified.structures}):
+            surface_maps[job.structure] = {"name": job.name, "variant": job.variant, **surface_map.describe()}
     renders = out / "renders"
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -268,16 +312,59 @@ def render_subject(
             rendered = pipeline.run(work, settings, renders, jobs, progress=lambda n: bar.advance(task, n))
     else:
         rendered = pipeline.run(work, settings, renders, jobs)
-    outputs = ["measures.csv", "measures.json"] + [
+    quantity_files = []
+    if quantified is not None:
+        from muscle_atlas.quantities.tables import FILES
+
+        quantity_files = [f"{QUANTITIES}/{name}" for name in FILES]
+    outputs = ["measures.csv", "measures.json", *quantity_files] + [
         str(p.relative_to(out)) for job in work.jobs for p in pipeline.outputs_of(job, settings, renders)
     ]
+    turntables = [j.name for j in work.jobs if j.kind == "turntable"]
+    warnings = quantified.warnings if quantified is not None else []
     manifest = {
         "key": key,
         "outputs": outputs,
-        "turntables": [j.name for j in work.jobs],
+        "turntables": turntables,
         "measures": rows,
         "orientation": findings,
         "matches": [{k: v for k, v in m.to_dict().items() if k not in ("side_code", "candidates")} for m in matches],
     }
+    if quantified is not None:
+        manifest.update({"quantities": True, "surface_maps": surface_maps, "warnings": warnings})
     manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
-    return RenderResult(matches, rows, [j.name for j in work.jobs], len(rendered), False, findings)
+    return RenderResult(matches, rows, turntables, len(rendered), False, findings,
+                        out / QUANTITIES if quantified is not None else None, surface_maps, warnings)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantitative maps
+
+QUANTITIES = "quantities"
+
+
+def _quantify(subject: Subject, maps: MapSpecs, out: Path):
+    """Statistics of the maps over every matched structure, into ``out/quantities/``. The maps
+    are read in the scanner frame of the label volume's header affine, whatever orientation did."""
+    from muscle_atlas.errors import MapError
+    from muscle_atlas.quantities import quantify, write_tables
+
+    volume = subject.source.volume
+    if volume is None or subject.header_affine is None:
+        raise MapError(
+            "quantitative maps (--dixon, --dti, --qmap) need a NIfTI label volume; this source is made of meshes",
+            subject.source.path,
+        )
+    result = quantify(replace(volume, affine=subject.header_affine), subject.matches, maps)
+    write_tables(result, out / QUANTITIES)
+    return result
+
+
+def _surface_map(subject: Subject, maps: MapSpecs, meshes: dict[str, object], quantified):
+    """Per-vertex values of one map (fat fraction if measured) on the structures' surfaces."""
+    from muscle_atlas.render.surfacemap import choose_quantity, sample_surfaces
+
+    quantity = choose_quantity([m.name for m in quantified.maps])
+    if quantity is None or subject.source.volume is None or subject.header_affine is None:
+        return None
+    return sample_surfaces(subject.source.volume, subject.header_affine, subject.matches, maps, meshes, quantity)

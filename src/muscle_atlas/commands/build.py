@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from muscle_atlas.errors import AtlasError
 from muscle_atlas.render.pipeline import RenderSettings
@@ -21,6 +23,9 @@ from muscle_atlas.site.atlas import gather
 from muscle_atlas.site.html import SiteOptions, SiteWriter
 from muscle_atlas.site.provenance import Provenance, detect
 from muscle_atlas.subject import SubjectRequest, render_subject
+
+if TYPE_CHECKING:
+    from muscle_atlas.quantities import MapSpecs
 
 
 @dataclass
@@ -41,6 +46,7 @@ class BuildRequest:
     site: SiteOptions = field(default_factory=SiteOptions)
     provenance: Provenance | None = None
     progress: bool = True
+    maps: MapSpecs | None = None  # quantitative maps: a card, plots and a coloured turntable per muscle
 
 
 def cache_dir(output: Path) -> Path:
@@ -71,12 +77,20 @@ def build_with_result(request: BuildRequest) -> tuple[Path, list]:
     settings = request.settings
     subject = SubjectRequest(
         request.source, request.labels, request.map_file, request.inline_map, request.include,
-        request.exclude, request.orientation, request.units,
+        request.exclude, request.orientation, request.units, request.maps,
     )  # fmt: skip
     result = render_subject(subject, cache_dir(output), request.jobs, settings, request.triangles, request.progress)
     for line in result.orientation:
         print(line)
-    atlas = gather(None, result.matches, result.turntables, result.measures, settings.views)
+    for warning in result.warnings:
+        print(f"muscle-atlas: warning: {warning}", file=sys.stderr)
+    quantities = None
+    if result.quantities is not None:
+        from muscle_atlas.site import qmri
+
+        order = request.maps.dti_order if request.maps is not None and request.maps.dti is not None else None
+        quantities = qmri.load(result.quantities, order, result.surface_maps)
+    atlas = gather(None, result.matches, result.turntables, result.measures, settings.views, quantities)
     provenance = request.provenance or detect(source)
     options = request.site
     options.size, options.thumb = settings.size, settings.thumb

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
-from muscle_atlas.anatomy.match import MatchResult, match_labels, read_mapping
+from muscle_atlas.anatomy.match import CATEGORY_NAMES, MatchResult, match_labels, read_mapping
 from muscle_atlas.sources import read_label_table
 from muscle_atlas.sources.labels import TOTALSEGMENTATOR_PREFIX
 from muscle_atlas.subject import SubjectRequest, open_subject
@@ -22,6 +23,15 @@ def table_names(target: str) -> dict[str, str]:
     """Label key → name of a label table."""
     table = read_label_table(target)
     return {str(v): e.name for v, e in sorted(table.entries.items())}
+
+
+def _context_name(result: MatchResult) -> str:
+    """A context structure with its kind: "Pisiform bone (bone)", "Abductor hallucis (muscle
+    outside the atlas)"."""
+    if result.status != "context":
+        return result.structure or ""
+    kind = CATEGORY_NAMES.get(result.kind or "other", result.kind or "other")
+    return f"{result.structure} ({kind})" if kind.lower() != (result.structure or "").lower() else kind
 
 
 def print_matches(results: list[MatchResult]) -> None:
@@ -48,14 +58,16 @@ def print_matches(results: list[MatchResult]) -> None:
             escape(r.key),
             escape(r.name),
             f"[{styles[r.status]}]{r.status}[/]",
-            escape(f"{r.structure} /muscle/{r.path}/" if r.status == "matched" else r.structure or ""),
+            escape(f"{r.structure} /muscle/{r.path}/" if r.status == "matched" else _context_name(r)),
             str(r.side_code or ""),
             r.side or "",
             escape(how),
         )
     console.print(table)
     counts = {s: sum(1 for r in results if r.status == s) for s in styles}
-    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    kinds = Counter(CATEGORY_NAMES.get(r.kind or "other", r.kind or "other") for r in results if r.status == "context")
+    breakdown = {"context": " (" + ", ".join(f"{n} {k}" for k, n in kinds.most_common()) + ")" if kinds else ""}
+    console.print(", ".join(f"{n} {s}{breakdown.get(s, '')}" for s, n in counts.items() if n))
     for r in results:
         if r.status in ("ambiguous", "unmatched"):
             options = "; ".join(f"{c.name} ({c.target}, {c.score:.0f})" for c in r.candidates) or "none"

@@ -25,6 +25,7 @@ from muscle_atlas.quantities.specs import (
     MapSpecs,
     ScalarMapSpec,
 )
+from muscle_atlas.sources.volume import check_nifti_header, nibabel_messages
 
 # Fat fraction is NaN where water + fat ≤ this fraction of the image's robust maximum
 # (99th percentile of the positive water + fat): background and air, whose ratio is noise.
@@ -98,11 +99,16 @@ class _Image:
     def read(self) -> np.ndarray:
         """The voxels as float32 (scaling applied); read errors as MapError."""
         try:
-            data = self.image.get_fdata(dtype=np.float32, caching="unchanged")
+            with nibabel_messages([]):
+                data = self.image.get_fdata(dtype=np.float32, caching="unchanged")
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise MapError(f"truncated or corrupt file ({exc})", self.path) from exc
+        except MemoryError as exc:
+            raise MapError("not enough memory to read the image data", self.path) from exc
         except (OSError, ValueError) as exc:
-            raise MapError(f"cannot read the image data ({exc})", self.path) from exc
+            raise MapError(f"cannot read the image data ({' '.join(str(exc).split())[:200]})", self.path) from exc
+        except Exception as exc:  # nibabel on a hostile file
+            raise MapError(f"cannot read the image data ({type(exc).__name__}: {str(exc)[:200]})", self.path) from exc
         return data.reshape(self.shape)
 
 
@@ -114,14 +120,20 @@ def _open_image(path: Path, what: str) -> _Image:
         raise MapError(f"is a folder, expected a NIfTI image ({what})", path)
     if not path.name.lower().endswith((".nii", ".nii.gz")):
         raise MapError(f"not a NIfTI file (expected .nii or .nii.gz) ({what})", path)
+    if not path.is_file():
+        raise MapError(f"not a regular file ({what})", path)
+    check_nifti_header(path, MapError)  # before nibabel allocates what a broken header claims
     try:
-        image = nib.load(path)
+        with nibabel_messages([]):  # nibabel's notes on headers it fixes: not lines on the terminal
+            image = nib.load(path)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise MapError(f"truncated or corrupt file ({exc})", path) from exc
     except nib.filebasedimages.ImageFileError as exc:
         raise MapError(f"not a readable NIfTI image, no valid header ({what})", path) from exc
     except (OSError, ValueError) as exc:
-        raise MapError(f"cannot read ({exc})", path) from exc
+        raise MapError(f"cannot read ({' '.join(str(exc).split())[:200]})", path) from exc
+    except Exception as exc:  # nibabel's header and extension errors on hostile files
+        raise MapError(f"not a valid NIfTI image ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})", path) from exc
     if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
         raise MapError(f"not a NIfTI image ({type(image).__name__})", path)
     affine = image.affine

@@ -106,10 +106,31 @@ class Renderer:
             inside = zmax >= cz - r and zmin <= cz + r and xmax >= cx - r and xmin <= cx + r
             actor.SetVisibility(bool(inside and (ymax >= cy - r and ymin <= cy + r)))
 
-    def turntable(self, highlight: dict[str, Color], framing: Framing, count: int) -> list[np.ndarray]:
-        """``count`` RGB images, orientation 1 = anterior view."""
+    def turntable(
+        self, highlight: dict[str, Color], framing: Framing, count: int, colours: dict[str, np.ndarray] | None = None
+    ) -> list[np.ndarray]:
+        """``count`` RGB images, orientation 1 = anterior view. ``colours``: label key → sRGB
+        uint8 colour per vertex, drawn instead of the structure's highlight colour."""
         self._style(highlight, framing)
-        return [self.view(framing, index, count) for index in range(count)]
+        painted = []
+        for key, rgb in (colours or {}).items():
+            actor = self.actors.get(key)
+            if actor is None or not actor.GetVisibility():
+                continue
+            import pyvista as pv
+
+            mesh: pv.PolyData = self.items[key].mesh.copy(deep=False)  # type: ignore[attr-defined]
+            name = f"{key} (map)"
+            self.plotter.add_mesh(mesh, scalars=np.asarray(rgb, dtype=np.uint8), rgb=True, show_scalar_bar=False,
+                                  smooth_shading=True, specular=0.15, name=name)  # fmt: skip
+            actor.SetVisibility(False)
+            painted.append((name, actor))
+        try:
+            return [self.view(framing, index, count) for index in range(count)]
+        finally:
+            for name, actor in painted:
+                self.plotter.remove_actor(name, render=False)
+                actor.SetVisibility(True)
 
     def view(self, framing: Framing, index: int, count: int) -> np.ndarray:
         """Render orientation ``index`` (0-based) of ``count`` with the current styles."""

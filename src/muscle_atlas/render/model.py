@@ -62,8 +62,22 @@ def _as_trimesh(mesh: object, triangles: int | None) -> trimesh.Trimesh:
     return trimesh.Trimesh(points.copy(), faces, process=False)
 
 
-def write_glb(path: Path, items: list[SceneItem], highlight: dict[str, Color]) -> Path:
-    """The highlighted structures at full detail, with the context that lies around them."""
+def _linear(rgb: np.ndarray) -> np.ndarray:
+    """sRGB uint8 → linear RGBA uint8: glTF vertex colours (COLOR_0) are linear."""
+    srgb = np.asarray(rgb, dtype=float) / 255
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    out = np.full((len(srgb), 4), 255, dtype=np.uint8)
+    out[:, :3] = np.round(linear * 255).astype(np.uint8)
+    return out
+
+
+def write_glb(
+    path: Path, items: list[SceneItem], highlight: dict[str, Color], colours: dict[str, np.ndarray] | None = None
+) -> Path:
+    """The highlighted structures at full detail, with the context that lies around them.
+    ``colours`` (label key → sRGB uint8 per vertex) become the vertex colours (COLOR_0) of
+    those structures, under a white material."""
+    colours = colours or {}
     visible = [i for i in items if i.role != "hidden"]
     focus = [i for i in visible if i.key in highlight] or visible
     points = np.vstack([np.asarray(i.mesh.points) for i in focus])  # type: ignore[attr-defined]
@@ -85,8 +99,12 @@ def write_glb(path: Path, items: list[SceneItem], highlight: dict[str, Color]) -
             mesh, material = _as_trimesh(item.mesh, CONTEXT_TRIANGLES), _material(MUSCLE_CONTEXT, 0.22, "muscle")
         else:
             mesh, material = _as_trimesh(item.mesh, CONTEXT_TRIANGLES), _material(OTHER_CONTEXT, 0.3, "context")
+        if item.key in colours:
+            material = _material((1.0, 1.0, 1.0), 1.0, "mapped")
         mesh.apply_transform(transform)
         mesh.visual = trimesh.visual.TextureVisuals(material=material)
+        if item.key in colours:
+            mesh.visual.vertex_attributes["color"] = _linear(colours[item.key])
         scene.add_geometry(mesh, node_name=item.key, geom_name=item.key)
     path.write_bytes(scene.export(file_type="glb"))
     return path

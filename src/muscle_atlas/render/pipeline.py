@@ -83,6 +83,12 @@ class Job:
     highlight: dict[str, Color]
     framing: Framing | None = None
     digest: str = ""
+    structure: str = ""  # the structure's path, e.g. leg/soleus
+    variant: str = ""  # left, right, both or none
+    # A surface-map turntable ("map"): label key → sRGB uint8 colour per vertex of its mesh,
+    # drawn instead of the highlight colour. Only the first still, the videos and the GLB.
+    colours: dict[str, np.ndarray] = field(default_factory=dict)
+    kind: str = "turntable"
 
 
 @dataclass
@@ -181,8 +187,32 @@ def plan(
                 points = np.vstack([np.asarray(items[k].mesh.points) for k in frame_keys or members])
                 framings[scene] = Framing.around(points)
             name = f"{structure.path.replace('/', '-')}-{variant}"
-            result.jobs.append(Job(name, scene, highlight, framings[scene]))
+            result.jobs.append(Job(name, scene, highlight, framings[scene], structure=structure.path, variant=variant))
     return result
+
+
+MAP_SUFFIX = "-map"
+
+
+def add_map_jobs(work: Plan, colours: dict[str, np.ndarray], structures: set[str]) -> list[Job]:
+    """One surface-map turntable per structure in ``structures`` whose own labels all have
+    vertex colours: the "both" variant, else its only side. Named ``<turntable>-map``."""
+    by_structure: dict[str, dict[str, Job]] = defaultdict(dict)
+    for job in work.jobs:
+        if job.kind == "turntable":
+            by_structure[job.structure][job.variant] = job
+    added = []
+    for path in sorted(structures):
+        variants = by_structure.get(path, {})
+        chosen = next((variants[v] for v in ("both", "left", "right", "none") if v in variants), None)
+        if chosen is None or not chosen.highlight or not all(k in colours for k in chosen.highlight):
+            continue
+        job = Job(chosen.name + MAP_SUFFIX, chosen.scene, dict(chosen.highlight), chosen.framing,
+                  structure=path, variant=chosen.variant, kind="map",
+                  colours={k: colours[k] for k in chosen.highlight})  # fmt: skip
+        work.jobs.append(job)
+        added.append(job)
+    return added
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,10 +238,18 @@ def _digest_jobs(work: Plan, settings: RenderSettings) -> None:
             "highlight": sorted((k, list(c)) for k, c in job.highlight.items()),
             "framing": asdict(job.framing) if job.framing else None,
         }
+        if job.kind != "turntable":  # keeps the digests of plain turntables as they were
+            payload["kind"] = job.kind
+            payload["colours"] = sorted(
+                (k, hashlib.sha256(np.ascontiguousarray(c, dtype=np.uint8).tobytes()).hexdigest())
+                for k, c in job.colours.items()
+            )
         job.digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def outputs_of(job: Job, settings: RenderSettings, out: Path) -> list[Path]:
+    if job.kind == "map":
+        return [out / n for n in (f"{job.name}-1.png", f"{job.name}.mp4", f"{job.name}.webm", f"{job.name}.glb")]
     names = [f"{job.name}-{i}.png" for i in range(1, settings.views + 1)]
     names += [f"{job.name}-{i}-thumb.png" for i in range(1, settings.views + 1)]
     names += [f"{job.name}.{ext}" for ext in ("mp4", "webm", "gif", "glb")]
@@ -246,7 +284,17 @@ def _render_scene(args: tuple) -> list[str]:
     fps = settings.frames / settings.seconds_per_turn
     done = []
     for job in jobs:
-        frames = renderer.turntable(job.highlight, job.framing, settings.frames)
+        frames = renderer.turntable(job.highlight, job.framing, settings.frames, job.colours)
+        if job.kind == "map":  # a poster, the videos and the coloured model
+            with _replacing(out / f"{job.name}-1.png") as path:
+                Image.fromarray(frames[0]).save(path, format="PNG", compress_level=2)
+            for kind in ("mp4", "webm"):
+                with _replacing(out / f"{job.name}.{kind}") as path:
+                    write_videos(frames, path, fps, kind)
+            with _replacing(out / f"{job.name}.glb") as path:
+                write_glb(path, items, job.highlight, job.colours)
+            done.append(job.name)
+            continue
         for index, frame in enumerate(frames[::step], start=1):
             image = Image.fromarray(frame)
             with _replacing(out / f"{job.name}-{index}.png") as path:

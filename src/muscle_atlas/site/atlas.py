@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from muscle_atlas.anatomy.match import MatchResult
 from muscle_atlas.anatomy.tree import Structure, StructureTree, load_tree
+
+if TYPE_CHECKING:
+    from muscle_atlas.site.qmri import Quantities
 
 VARIANT_ORDER = ("both", "left", "right", "none")
 SIDE_NAMES = {"left": "left", "right": "right", "both": "both sides", "none": ""}
@@ -49,6 +53,7 @@ class Atlas:
     measures: list[dict]
     views: int
     unidentified: list[MatchResult]
+    quantities: Quantities | None = None  # quantitative maps, when the build was given some
 
     def page_of(self, structure: Structure) -> Page | None:
         return self.pages.get(structure_path(structure))
@@ -78,7 +83,7 @@ def title_of(structure: Structure) -> str:
 
 
 def gather(tree: StructureTree | None, matches: list[MatchResult], turntables: list[str],
-           measures: list[dict], views: int) -> Atlas:  # fmt: skip
+           measures: list[dict], views: int, quantities: Quantities | None = None) -> Atlas:  # fmt: skip
     """Pages for every structure present in the data, plus their ancestors."""
     tree = tree or load_tree()
     available: dict[str, list[str]] = defaultdict(list)  # stem → variants
@@ -105,5 +110,7 @@ def gather(tree: StructureTree | None, matches: list[MatchResult], turntables: l
     pages[""] = Page(None, "home", "", "Muscle atlas")
     pages["muscle/"] = Page(None, "index", "muscle/", "All structures")
     pages["search/"] = Page(None, "search", "search/", "Search the atlas")
+    if quantities is not None:
+        pages["methods/"] = Page(None, "methods", "methods/", "Methods: quantitative MRI")
     unidentified = [m for m in matches if m.status in ("unmatched", "ambiguous")]
-    return Atlas(pages, structure_pages, matches, measures, views, unidentified)
+    return Atlas(pages, structure_pages, matches, measures, views, unidentified, quantities)

@@ -119,6 +119,7 @@ class SiteWriter(AtlasWriter):
             "search_url": self.url(page, "search/"),
             "index_url": self.url(page, "muscle/"),
             "favicon_url": self.url(page, ASSETS + "favicon.svg"),
+            "methods_url": self.url(page, "methods/") if self.atlas.quantities is not None else None,
         }
 
     def _render(self, page: Page, name: str, variant: str, index: int, thumb: bool = False) -> str:
@@ -243,6 +244,9 @@ class SiteWriter(AtlasWriter):
                                   "size": _size(self.renders / f"{other_stem}.gif")})  # fmt: skip
             downloads.append({"label": "Orientation 1 image (PNG)", "url": video["poster"],
                               "size": _size(self.renders / f"{stem}-1.png")})  # fmt: skip
+        qmri_part = self._qmri(page) if page.kind in ("muscle", "head") else None
+        if qmri_part is not None:
+            downloads += qmri_part["downloads"]
         region = s.region
         back_page = self.atlas.page_of(region) if region is not None and region is not s else page.parent
         prev, nxt = self._siblings(page)
@@ -262,12 +266,73 @@ class SiteWriter(AtlasWriter):
             "measures": self._measures(page) if page.kind in ("muscle", "head") else None,
             "children": [self._card(page, c) for c in page.children],
             "table": self._table(page) if page.kind in ("region", "limb") else None,
+            "qmri": qmri_part,
+            "qtable": self._qmri_table(page) if page.kind in ("region", "limb") else None,
             "downloads": downloads,
             "prev": prev,
             "next": nxt,
             "back": {"name": back_page.structure.name, "url": self.url(page, back_page.path)} if back_page else None,
             "jsonld": self._jsonld(page, gallery),
         }
+
+    # --- quantitative MRI -------------------------------------------------------------------------
+
+    def _qmri(self, page: Page) -> dict | None:
+        """The muscle page's quantitative-MRI section: card, map turntable, histograms, profiles."""
+        q = self.atlas.quantities
+        if q is None:
+            return None
+        from muscle_atlas.site import qmri
+
+        path, name = page.structure.path, page.structure.name
+        card = qmri.card(q, path, name)
+        if card is None:
+            return None
+        downloads = []
+        surface = qmri.surface_figure(q, path, "qmri", name, self._colour_stops())
+        if surface is not None:
+            stem = surface["name"]
+            surface.update({
+                "webm": self.url(page, f"{RENDERS}{stem}.webm"), "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
+                "poster": self.url(page, f"{RENDERS}{stem}-1.png"), "glb": self.url(page, f"{RENDERS}{stem}.glb"),
+                "width": self.options.size, "height": self.options.size,
+            })  # fmt: skip
+            downloads.append({"label": f"3D model coloured by {surface['quantity'].lower()} (GLB)", "url": surface["glb"],
+                              "size": _size(self.renders / f"{stem}.glb")})  # fmt: skip
+        downloads += qmri.downloads(lambda target: self.url(page, target))
+        return {
+            "card": card, "surface": surface, "histograms": qmri.histograms(q, path, "qmri", name),
+            "profiles": qmri.profiles(q, path, "qmri", name), "methods_url": self.url(page, "methods/"),
+            "downloads": downloads,
+        }  # fmt: skip
+
+    def _qmri_table(self, page: Page) -> dict | None:
+        q = self.atlas.quantities
+        if q is None:
+            return None
+        from muscle_atlas.site import qmri
+
+        def page_of(path: str) -> Page | None:
+            return self.atlas.pages.get(f"muscle/{path}/")
+
+        def name_of(path: str) -> str:
+            found = page_of(path)
+            return found.structure.name if found is not None and found.structure is not None else path
+
+        def url_of(path: str) -> str | None:
+            return self.url(page, f"muscle/{path}/") if page_of(path) is not None else None
+
+        table = qmri.region_table(q, page.structure.path, self.places, name_of, url_of, page.structure.name)
+        if table is not None:
+            table["methods_url"] = self.url(page, "methods/")
+        return table
+
+    def _colour_stops(self) -> list[tuple[float, str]]:
+        if not hasattr(self, "_stops"):
+            from muscle_atlas.render.surfacemap import gradient_stops
+
+            self._stops = gradient_stops()
+        return self._stops
 
     def _jsonld(self, page: Page, gallery: list[dict]) -> Markup:
         s = page.structure
@@ -327,6 +392,16 @@ class SiteWriter(AtlasWriter):
         context = self._simple_context(missing, url="", breadcrumbs=[{"name": "Home", "url": root}])
         self._write(out / "404.html", self.env.get_template("404.html").render(site=site_404, page=context))
         written += ["", "muscle/", "search/"]
+        if self.atlas.quantities is not None:
+            from muscle_atlas.site import qmri
+
+            methods = self.atlas.pages["methods/"]
+            context = self._simple_context(methods, methods=qmri.methods(
+                self.atlas.quantities, lambda target: self.url(methods, target),
+                (self.renders.parent / "measures.csv").exists()))  # fmt: skip
+            self._write(out / "methods" / "index.html", self.env.get_template("methods.html").render(
+                site=self.site_context(methods), page=context))  # fmt: skip
+            written.append("methods/")
         self._write_static(out)
         self._write_data(out, written)
         return written
@@ -340,6 +415,7 @@ class SiteWriter(AtlasWriter):
             "breadcrumbs": crumbs, "tags": [], "description": "", "latin": None, "facts": [], "video": None,
             "model": None, "gallery": [], "measures": None, "children": [], "table": None, "downloads": [],
             "prev": None, "next": None, "back": None, "jsonld": Markup(""), "intro": "", "tree": [],
+            "qmri": None, "qtable": None, "methods": None,
         }  # fmt: skip
         base.update(extra)
         return base
@@ -353,6 +429,8 @@ class SiteWriter(AtlasWriter):
             "muscles and muscle parts reconstructed from a segmentation: a turning 3D view, pictures from "
             f"{self.atlas.views} directions, the anatomy and measurements of each."
         )
+        for kind, names in _context_by_kind(self.atlas.matches):
+            intro += f"\n\n{kind}, drawn for orientation without a page of their own: {', '.join(names)}."
         if self.atlas.unidentified:
             labels = ", ".join(f"{m.key} ({m.name})" if m.name != m.key else m.key for m in self.atlas.unidentified)
             intro += (
@@ -390,6 +468,10 @@ class SiteWriter(AtlasWriter):
                 names += [f"{stem}-{i}{s}" for i in range(1, self.atlas.views + 1) for s in (".png", "-thumb.png")]
                 for name in names:
                     link(self.renders / name, renders / name)
+        if self.atlas.quantities is not None:
+            for info in self.atlas.quantities.surface_maps.values():
+                for name in (f"{info['name']}-1.png", *(f"{info['name']}.{e}" for e in ("mp4", "webm", "glb"))):
+                    link(self.renders / name, renders / name)
 
     def _write_data(self, out: Path, written: list[str]) -> None:
         index = []
@@ -411,6 +493,10 @@ class SiteWriter(AtlasWriter):
             source = self.renders.parent / name
             if source.exists():
                 (data / name).write_bytes(source.read_bytes())
+        if self.atlas.quantities is not None:
+            from muscle_atlas.site import qmri
+
+            qmri.copy_data(self.atlas.quantities, data)
 
 
 FAVICON = (
@@ -443,3 +529,20 @@ def _number(value: float | None, form: str) -> str:
 
 def _sortable(value: float | None) -> float | str:
     return "" if value is None else value
+
+
+CONTEXT_KINDS = {
+    "muscle": "Muscles outside the atlas tree", "bone": "Bones", "cartilage": "Cartilages",
+    "ligament": "Ligaments", "tendon": "Tendons", "fascia": "Fasciae", "nerve": "Nerves",
+    "artery": "Arteries", "vein": "Veins", "vessel": "Vessels",
+}  # fmt: skip
+
+
+def _context_by_kind(matches: list) -> list[tuple[str, list[str]]]:
+    """What else the data holds, by kind: muscles outside the tree first (readable names)."""
+    found: dict[str, set[str]] = {}
+    for m in matches:
+        if m.status == "context" and m.kind in CONTEXT_KINDS:
+            side = f" ({m.side})" if m.side else ""
+            found.setdefault(m.kind, set()).add(f"{m.structure or m.name}{side}")
+    return [(CONTEXT_KINDS[k], sorted(found[k])) for k in CONTEXT_KINDS if k in found]

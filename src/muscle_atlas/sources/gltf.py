@@ -15,13 +15,14 @@ and an asset faces +Z, so its +X is the subject's left. Anatomy checks the resul
 from __future__ import annotations
 
 import base64
+import warnings
 from pathlib import Path
 
 import numpy as np
 import trimesh
 
 from muscle_atlas.errors import SourceError
-from muscle_atlas.sources.meshes import MeshFile
+from muscle_atlas.sources.meshes import MAX_COORDINATE, MeshFile
 
 GLTF_SUFFIXES = (".glb", ".gltf")
 # glTF (x right-of-viewer = subject's left, y up, z toward the viewer = anterior) → RAS+.
@@ -46,7 +47,9 @@ def read_gltf(path: str | Path) -> list[MeshFile]:
     if path.stat().st_size == 0:
         raise SourceError("empty glTF file", path)
     try:
-        gltf = pygltflib.GLTF2().load(str(path))
+        with warnings.catch_warnings():  # pygltflib warns about chunks it skips: not the user's concern
+            warnings.simplefilter("ignore")
+            gltf = pygltflib.GLTF2().load(str(path))
     except Exception as exc:  # pygltflib raises JSON, struct, key and type errors on bad files
         raise SourceError(f"not a readable glTF file ({type(exc).__name__}: {exc})", path) from exc
     if gltf is None or not gltf.nodes:
@@ -134,10 +137,14 @@ class _Buffers:
             elif uri.startswith("data:"):
                 data = base64.b64decode(uri.split(",", 1)[1])
             else:
-                target = (self.path.parent / uri).resolve()
+                folder = self.path.parent.resolve()
+                target = (folder / uri).resolve()
+                if folder not in target.parents:  # a model must not read (and publish) other files
+                    raise SourceError(f"buffer file {uri[:80]!r} is outside the glTF's folder", self.path)
                 if not target.is_file():
-                    raise SourceError(f"buffer file {uri!r} is missing", self.path)
-                data = target.read_bytes()
+                    raise SourceError(f"buffer file {uri[:80]!r} is missing", self.path)
+                with target.open("rb") as handle:  # no more than the buffer needs
+                    data = handle.read(max(buffers[index].byteLength or 0, 0))
             if len(data) < (buffers[index].byteLength or 0):
                 expected = buffers[index].byteLength
                 raise SourceError(f"buffer {index} is cut short ({len(data)} of {expected} bytes)", self.path)
@@ -205,7 +212,10 @@ def _node_mesh(gltf: object, buffers: _Buffers, mesh_index: int, world: np.ndarr
             raise SourceError(f"mesh {mesh_index}: triangle indices point past the vertices", path)
         if not np.all(np.isfinite(vertices)):
             raise SourceError(f"mesh {mesh_index}: NaN or infinite vertex coordinates", path)
-        moved = vertices @ world[:3, :3].T + world[:3, 3]
+        with np.errstate(over="ignore", invalid="ignore"):
+            moved = vertices @ world[:3, :3].T + world[:3, 3]
+        if not np.all(np.isfinite(moved)) or np.abs(moved).max() > MAX_COORDINATE:
+            raise SourceError(f"mesh {mesh_index}: coordinates beyond ±{MAX_COORDINATE:g} mm", path)
         parts.append(trimesh.Trimesh(vertices=moved, faces=faces, process=True))
     parts = [p for p in parts if len(p.faces)]
     if not parts:

@@ -27,6 +27,7 @@ TOTALSEGMENTATOR_PREFIX = "totalsegmentator:"
 MAX_ENTRIES = 10_000  # FreeSurfer's LUT, the largest table in use, has about 1,400
 MAX_NAME = 256  # characters; longer "names" are data, not labels
 LABEL_RANGE = (-(2**31), 2**31 - 1)  # what a NIfTI integer label volume can hold
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # line breaks, tabs, escapes
 
 Color = tuple[int, int, int]
 
@@ -168,6 +169,8 @@ def _add(table: LabelTable, entry: LabelEntry, number: int) -> None:
         raise _bad_line(table.source, number, f"label value {shorten(str(entry.value))} is out of range")
     if len(entry.name) > MAX_NAME:
         raise _bad_line(table.source, number, f"name longer than {MAX_NAME} characters")
+    if _CONTROL.search(entry.name):
+        raise _bad_line(table.source, number, f"name {shorten(entry.name)} holds a line break or control character")
     if entry.value in table.entries:
         raise _bad_line(table.source, number, f"label {entry.value} is defined twice")
     table.entries[entry.value] = entry
@@ -309,7 +312,8 @@ def _parse_delimited(text: str, source: str) -> LabelTable:
                 raise _bad_line(source, number, f"label value {shorten(cells[value_col])} is not an integer") from exc
             if not cells[name_col]:
                 raise _bad_line(source, number, "empty name")
-            color = _color([cells[i] for i in color_cols], source, number) if len(color_cols) == 3 else None
+            has_color = len(color_cols) == 3 and max(color_cols) < len(cells) and all(cells[i] for i in color_cols)
+            color = _color([cells[i] for i in color_cols], source, number) if has_color else None
             if value == 0:
                 continue
             _add(table, LabelEntry(value, cells[name_col], color), number)
@@ -358,6 +362,8 @@ def _parse_json(text: str, source: str) -> LabelTable:
             raise LabelTableError(f"Labels[{i}]: label value {shorten(str(number))} is out of range", source)
         if isinstance(name, str) and len(name) > MAX_NAME:
             raise LabelTableError(f"Labels[{i}]: name longer than {MAX_NAME} characters", source)
+        if isinstance(name, str) and _CONTROL.search(name.strip()):
+            raise LabelTableError(f"Labels[{i}]: name {shorten(name)} holds a line break or control character", source)
         if not isinstance(name, str) or not name.strip():
             raise LabelTableError(f"Labels[{i}]: missing name", source)
         color = None

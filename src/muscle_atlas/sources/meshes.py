@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import trimesh
 from muscle_atlas.errors import SourceError
 
 MESH_SUFFIXES = (".stl", ".obj", ".ply", ".glb", ".gltf")
+MAX_COORDINATE = 1e9  # in any unit: a kilometre-sized structure is garbage, and its products overflow
 
 
 @dataclass
@@ -40,15 +42,32 @@ def read_mesh(path: Path) -> trimesh.Trimesh:
     if not data:
         raise SourceError("empty mesh file", path)
     try:
-        loaded = trimesh.load(io.BytesIO(data), file_type=path.suffix.lower().lstrip("."), force="mesh", process=True)
+        with warnings.catch_warnings():  # numpy's complaints about garbage: the checks below report it
+            warnings.simplefilter("ignore")
+            kind = path.suffix.lower().lstrip(".")
+            loaded = trimesh.load(io.BytesIO(data), file_type=kind, force="mesh", process=False)
     except Exception as exc:  # trimesh raises many types for corrupt files
-        detail = " ".join(str(exc).split())[:200]
-        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {detail})", path) from exc
+        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {_one_line(exc)})", path) from exc
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise SourceError("mesh has no triangles", path)
-    if not np.all(np.isfinite(loaded.vertices)):
+    vertices, faces = np.asarray(loaded.vertices), np.asarray(loaded.faces)
+    if not np.all(np.isfinite(vertices)):
         raise SourceError("mesh has NaN or infinite coordinates", path)
+    if np.abs(vertices).max() > MAX_COORDINATE:
+        raise SourceError(f"mesh has coordinates beyond ±{MAX_COORDINATE:g}: not an anatomical surface", path)
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        raise SourceError("mesh has triangles whose corners are not among its vertices", path)
+    try:
+        loaded.process()  # merge duplicate vertices (what process=True does), on checked numbers only
+    except Exception as exc:
+        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {_one_line(exc)})", path) from exc
+    if len(loaded.faces) == 0:
+        raise SourceError("mesh has no triangles", path)
     return loaded
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 def read_mesh_folder(folder: str | Path) -> list[MeshFile]:

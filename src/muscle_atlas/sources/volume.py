@@ -20,7 +20,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from muscle_atlas.errors import SourceError
+from muscle_atlas.errors import AtlasError, SourceError
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 MAX_VOXELS = 2**31 - 1  # more than any label volume; int32 arrays and indices stay safe
@@ -83,10 +83,10 @@ def read_volume(path: str | Path) -> LabelVolume:
         raise SourceError("not a NIfTI file (expected .nii or .nii.gz)", path)
     if not path.is_file():
         raise SourceError("not a regular file", path)
-    _check_header(path)  # before nibabel allocates what the header claims
+    check_nifti_header(path)  # before nibabel allocates what the header claims
     notes: list[str] = []
     try:
-        with _library_messages(notes):
+        with nibabel_messages(notes):
             image = nib.load(path)
             if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
                 raise SourceError(f"not a NIfTI image ({type(image).__name__})", path)
@@ -145,7 +145,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def _library_messages(notes: list[str]) -> Iterator[None]:
+def nibabel_messages(notes: list[str]) -> Iterator[None]:
     """nibabel's log lines and warnings about a header it fixes become the volume's warnings
     instead of lines on the terminal."""
 
@@ -166,7 +166,7 @@ def _library_messages(notes: list[str]) -> Iterator[None]:
     notes.extend(f"NIfTI: {_one_line(Exception(str(w.message)))}" for w in caught)
 
 
-def _check_header(path: Path) -> None:
+def check_nifti_header(path: Path, error: type[AtlasError] = SourceError) -> None:
     """Refuse a header whose claims the file cannot hold, before any voxel is read: a broken or
     hostile header must not make us allocate gigabytes or wait for data that is not there."""
     compressed = path.name.lower().endswith(".gz")
@@ -175,50 +175,50 @@ def _check_header(path: Path) -> None:
             head = stream.read(544)
     except gzip.BadGzipFile as exc:
         if _header_size(path.read_bytes()[:4]):
-            raise SourceError("not gzip-compressed: an uncompressed NIfTI must be named .nii", path) from exc
-        raise SourceError("not a gzip file (a .nii.gz must be gzip-compressed)", path) from exc
+            raise error("not gzip-compressed: an uncompressed NIfTI must be named .nii", path) from exc
+        raise error("not a gzip file (a .nii.gz must be gzip-compressed)", path) from exc
     except (EOFError, zlib.error) as exc:
-        raise SourceError(f"truncated or corrupt file ({_one_line(exc)})", path) from exc
+        raise error(f"truncated or corrupt file ({_one_line(exc)})", path) from exc
     except OSError as exc:
-        raise SourceError(f"cannot read ({exc.strerror or _one_line(exc)})", path) from exc
+        raise error(f"cannot read ({exc.strerror or _one_line(exc)})", path) from exc
     if not compressed and head[:2] == b"\x1f\x8b":
-        raise SourceError("gzip-compressed: a compressed NIfTI must be named .nii.gz", path)
+        raise error("gzip-compressed: a compressed NIfTI must be named .nii.gz", path)
     size, order = _header_size(head[:4]) or (0, "<")
     if not size:
-        raise SourceError("not a NIfTI file (no valid header)", path)
+        raise error("not a NIfTI file (no valid header)", path)
     if len(head) < size:
-        raise SourceError(f"truncated or corrupt file ({len(head)} bytes, shorter than a NIfTI header)", path)
+        raise error(f"truncated or corrupt file ({len(head)} bytes, shorter than a NIfTI header)", path)
     header_dtype = (nib.nifti1.header_dtype if size == 348 else nib.nifti2.header_dtype).newbyteorder(order)
     header = np.frombuffer(head[:size], dtype=header_dtype, count=1)[0]
     magic = bytes(header["magic"]).rstrip(b"\0")[:3]
     if magic in (b"ni1", b"ni2"):
-        raise SourceError("the header of a .hdr/.img pair: convert it to a single .nii file", path)
+        raise error("the header of a .hdr/.img pair: convert it to a single .nii file", path)
     if magic not in (b"n+1", b"n+2"):
-        raise SourceError("not a NIfTI file (no valid header)", path)
+        raise error("not a NIfTI file (no valid header)", path)
     ndim = int(header["dim"][0])
     if not 1 <= ndim <= 7:
-        raise SourceError(f"invalid header: {ndim} dimensions (dim[0] must be 1 to 7)", path)
+        raise error(f"invalid header: {ndim} dimensions (dim[0] must be 1 to 7)", path)
     shape = [int(d) for d in header["dim"][1 : ndim + 1]]
     if any(d < 1 for d in shape):
-        raise SourceError(f"invalid header: image size {'×'.join(map(str, shape))} (no voxels)", path)
+        raise error(f"invalid header: image size {'×'.join(map(str, shape))} (no voxels)", path)
     try:
         itemsize = np.dtype(nib.nifti1.data_type_codes.dtype[int(header["datatype"])]).itemsize
     except (KeyError, TypeError) as exc:
-        raise SourceError(f"invalid header: unknown data type code {int(header['datatype'])}", path) from exc
+        raise error(f"invalid header: unknown data type code {int(header['datatype'])}", path) from exc
     voxels = math.prod(shape)
     if voxels > MAX_VOXELS:
-        raise SourceError(f"invalid header: image size {'×'.join(map(str, shape))} ({voxels:.3g} voxels)", path)
+        raise error(f"invalid header: image size {'×'.join(map(str, shape))} ({voxels:.3g} voxels)", path)
     offset = float(header["vox_offset"])
     if not math.isfinite(offset):
-        raise SourceError("invalid header: vox_offset is not a number", path)
+        raise error("invalid header: vox_offset is not a number", path)
     end = max(int(offset), size + 4) + voxels * itemsize
     stored = path.stat().st_size
     if not compressed and end > stored:
-        raise SourceError(
+        raise error(
             f"truncated or corrupt file (the header promises {end} bytes, the file has {stored})", path
         )
     if compressed and end > stored * GZIP_MAX_RATIO + 4096:
-        raise SourceError(
+        raise error(
             f"truncated or corrupt file (the header promises {end:.3g} bytes, "
             f"more than a {stored}-byte gzip file can hold)",
             path,
