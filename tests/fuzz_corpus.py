@@ -82,6 +82,7 @@ def corpus() -> dict[str, bytes]:
         "volumes/vox-offset-1e9.nii": _nifti(_labels(), [("vox_offset", 0, 1e9)]),
         "volumes/vox-offset-nan.nii": _nifti(_labels(), [("vox_offset", 0, float("nan"))]),
         "volumes/labels-2e12.nii": _nifti(_labels().astype(np.int64) * 100_000_000_000),
+        "volumes/label-2147483647.nii": _nifti(np.where(_labels() == 17, np.int32(2**31 - 1), _labels().astype(np.int32))),
         "volumes/pair-header.nii": _nifti(_labels(), [("magic", 0, b"ni1\0")]),
         "volumes/truncated.nii.gz": gzip.compress(_nifti(_labels()), mtime=0)[:60],
         "volumes/not-gzip.nii.gz": _nifti(_labels()),

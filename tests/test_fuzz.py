@@ -46,6 +46,7 @@ from fuzz_support import (
     nifti_files,
     nifti_seeds,
     text_seeds,
+    watchdog,
     write_case,
 )
 from muscle_atlas.errors import AtlasError
@@ -301,6 +302,11 @@ READABLE = {  # hostile-looking but fine: read as they are
     "volumes/inf-scale.nii", "volumes/zero-voxel-size.nii",  # nibabel ignores them, with a warning
 }  # fmt: skip
 READABLE_AS_MAP = {"volumes/labels-2e12.nii", "volumes/nan-data.nii"}  # no labels, but fine as maps
+READABLE.add("volumes/label-2147483647.nii")  # a valid volume whose largest label is 2**31 - 1
+KNOWN_BUGS = {  # found by this corpus, in code outside the readers: xfail until fixed, then strict
+    "volumes/label-2147483647.nii": "subject.place() and inspect call ndimage.find_objects on the raw labels, "
+    "which allocates a slot per value up to the largest (MemoryError); LabelVolume.label_boxes() is the fix",
+}
 
 
 def test_corpus_is_small_and_what_the_generator_writes() -> None:
@@ -317,6 +323,15 @@ def _corpus_inputs() -> list[str]:
     """Corpus entries as the commands take them: files, and mesh folders."""
     entries = {str(p.relative_to(HOSTILE)) for p in HOSTILE.rglob("*") if p.is_file()}
     return sorted({e.rsplit("/", 1)[0] if e.startswith("meshes/") else e for e in entries})
+
+
+def test_label_boxes_do_not_allocate_a_slot_per_label_value() -> None:
+    from muscle_atlas.sources.volume import read_volume
+
+    volume = read_volume(HOSTILE / "volumes/label-2147483647.nii")
+    with watchdog(memory=256 << 20):
+        boxes = volume.label_boxes()
+    assert set(boxes) == {18, 2**31 - 1} and boxes[2**31 - 1] == (slice(1, 4), slice(1, 5), slice(1, 3))
 
 
 @pytest.mark.parametrize("entry", _corpus_inputs())
@@ -388,11 +403,17 @@ def _check_outcome(entry: str, command: list[str], code: int, err: str) -> None:
     assert "Traceback" not in err and "\x1b" not in err
 
 
-@pytest.mark.parametrize("entry", _corpus_inputs())
+@pytest.mark.parametrize(
+    "entry",
+    [pytest.param(e, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[e])) if e in KNOWN_BUGS else e
+     for e in _corpus_inputs()],
+)  # fmt: skip
 def test_commands_give_one_line_and_status_2_on_every_corpus_file(
-    entry: str, calf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    entry: str, calf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from muscle_atlas.cli import main
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # crash reports of known bugs stay here
 
     for command in _commands(entry, calf, tmp_path / "out"):
         code = main(command)
@@ -427,14 +448,15 @@ def test_console_script_on_hostile_files(calf: Path, tmp_path: Path) -> None:
         cases.append(("volumes/huge-dims.nii", command))
     script = Path(sys.executable).parent / "muscle-atlas"
     pipes = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True}
+    pipes["env"] = {**os.environ, "TMPDIR": str(tmp_path)}
     running = [(entry, command, subprocess.Popen([str(script), *command], **pipes)) for entry, command in cases]
     for entry, command, process in running:
         _, err = process.communicate(timeout=120)
         _check_outcome(entry, command, process.returncode, err)
 
 
-def test_kb_with_a_hostile_query_is_one_line() -> None:
-    result = _console("kb", "\x1b[2J" + "soleus\n" * 2000)
+def test_kb_with_a_hostile_query_is_one_line(tmp_path: Path) -> None:
+    result = _console("kb", "\x1b[2J" + "soleus\n" * 2000, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr[:300]
     assert "\x1b" not in result.stderr
 

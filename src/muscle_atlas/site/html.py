@@ -244,7 +244,7 @@ class SiteWriter(AtlasWriter):
                                   "size": _size(self.renders / f"{other_stem}.gif")})  # fmt: skip
             downloads.append({"label": "Orientation 1 image (PNG)", "url": video["poster"],
                               "size": _size(self.renders / f"{stem}-1.png")})  # fmt: skip
-        qmri_part = self._qmri(page) if page.kind in ("muscle", "head") else None
+        qmri_part = self._qmri(page) if page.kind not in ("region", "limb") else None  # a group may have labels
         if qmri_part is not None:
             downloads += qmri_part["downloads"]
         region = s.region

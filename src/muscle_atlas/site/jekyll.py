@@ -1,92 +1,142 @@
-"""``--format jekyll``: pages and assets shaped like the muscle-atlas.org Jekyll site.
+"""``--format jekyll``: pages and assets in the muscle-atlas.org Jekyll site's own URL space.
 
-Each page is Markdown with exactly the reference's front-matter keys (layout, permalink, title,
-subheadline, header, tags, images, gallery) and body (description, Back link, the page-image
-and gallery includes); assets are named as the reference names them
-(``muscles/gif/Leg-Soleus.gif``, ``muscles/png/Leg-Soleus-1.png`` … and ``-N-thumb.png``, with
-``.mp4``/``.webm`` beside the GIF), so the output drops into a Jekyll site of that shape.
+Every page is the reference's source file (``pages/muscles/muscle_leg-soleus.md``) with exactly its
+front-matter keys (layout, permalink, title, subheadline, header, tags, images, gallery) and its
+values: permalink, title, tags, image_id and image_name as the reference names them
+(``site.reference``). The body is the reference's too: our description, the Back link (limbs and
+regions to ``/muscle/``, every other page to its region), the nested list of the page's subtree
+in the reference's order and words, limited to the pages exported, then the page-image and
+gallery includes. Assets are named as the reference names them, below its ``urlimg``
+(``assets/images/``): ``muscles/gif/Leg-Soleus.gif`` with ``.mp4``/``.webm`` beside it,
+``muscles/png/Leg-Soleus-1.png`` and ``-1-thumb.png``. The
+``/muscle/`` root page (``pages/muscle.md``) lists the limbs and regions. Where the reference's
+lists link a page by another permalink than its own (the scapular part of the deltoid), a plain
+redirect page at that permalink makes the link resolve, without Jekyll plugins.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from muscle_atlas.errors import AtlasError
 from muscle_atlas.site.atlas import Page
 from muscle_atlas.site.html import AtlasWriter, link
+from muscle_atlas.site.reference import ROOT, markdown_list, name_of, page_list, redirect_html
 
-
-def asset_name(page: Page) -> str:
-    """``Leg-Soleus``, ``Leg-Gastrocnemius-Lateral-Head``, ``Leg``, ``Lower-Limb``."""
-    s = page.structure
-    words = []
-    if s.region is not None and s.region is not s:
-        words += s.region.name.split()
-    words += re.split(r"[\s,]+", s.name)
-    return "-".join(w[:1].upper() + w[1:] for w in (re.sub(r"[^A-Za-z0-9]", "", w) for w in words) if w)
+ROOT_FILE = "pages/muscle.md"
+REDIRECTS = "pages/muscles/redirects"
+IMAGES = "assets/images"  # the reference's ``urlimg``: image names are relative to it
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _liquid_safe(text: str) -> str:
+    """Text that Jekyll shows as it is (no Liquid tags run from our data)."""
+    return f"{{% raw %}}{text}{{% endraw %}}" if "{{" in text or "{%" in text else text
+
+
 class JekyllWriter(AtlasWriter):
+    def _present(self) -> dict:
+        return {p.structure.code: p.structure for p in self.atlas.structure_pages if p.structure is not None}
+
     def front_matter(self, page: Page) -> str:
-        s = page.structure
-        name = asset_name(page)
-        region = s.region or s
+        name = name_of(page.structure)
+        title = name.title
         lines = [
-            "---", "", "layout: page", f"permalink: /{page.path}", "",
-            f"title: {_quote(page.title)}", "subheadline: 'Images and description.'", "", "header: no", "",
-            f"tags: {region.slug}", "",
+            "---", "", "layout: page", f"permalink: {name.permalink}", "",
+            f"title: {_quote(title)}", "subheadline: 'Images and description.'", "", "header: no", "",
+            f"tags: {name.tags}", "",
         ]  # fmt: skip
         if page.primary:
             lines += [
                 "images:",
-                f"  - image_id: {_quote(s.slug)}",
-                f"    image_name: {_quote(f'muscles/gif/{name}.gif')}",
-                f"    image_title: {_quote(page.title)}",
-                f"    image_alt: {_quote(page.title)}",
+                f"  - image_id: {_quote(name.image_id)}",
+                f"    image_name: {_quote(name.image_name)}",
+                f"    image_title: {_quote(title)}",
+                f"    image_alt: {_quote(title)}",
                 "",
                 "gallery:",
             ]
             for index in range(1, self.atlas.views + 1):
-                caption = _quote(f"{page.title} - orientation {index}")
-                lines += [f"  - image_url: muscles/png/{name}-{index}.png", f"    caption: {caption}",
+                caption = _quote(f"{title} - orientation {index}")
+                lines += [f"  - image_url: muscles/png/{name.base}-{index}.png", f"    caption: {caption}",
                           f"    title: {caption}"]  # fmt: skip
             lines.append("")
         lines += ["---", ""]
         return "\n".join(lines)
 
-    def body(self, page: Page) -> str:
+    def body(self, page: Page, present: dict | None = None) -> str:
         s = page.structure
-        region = s.region if s.region is not None and s.region is not s else None
-        back = self.atlas.page_of(region) if region else page.parent
-        parts = [s.description.replace("\n", " ")]
-        if back is not None:
-            parts.append(f"[Back››](/{back.path})")
+        name = name_of(s)
+        parts = []
+        if s.description:
+            parts.append(_liquid_safe(s.description.replace("\n", " ")))
+        parts.append(f"[Back››]({name.back})")
+        items = page_list(s, present if present is not None else self._present())
+        if items:
+            parts.append(markdown_list(items))
         if page.primary:
-            parts += [f'{{% include page-image im_id="{s.slug}" %}}', "{% include gallery %}"]
-        parts.append(f"<small>{self.provenance.html()}</small>")
+            parts += [f'{{% include page-image im_id="{name.image_id}" %}}', "{% include gallery %}"]
+        parts.append(f"<small>{_liquid_safe(self.provenance.html())}</small>")
         return "\n\n".join(parts) + "\n"
+
+    def root_page(self, present: dict) -> str:
+        """``/muscle/``: the limbs, each with its regions (the reference lists its limb pages here)."""
+        lines = []
+        for page in self.atlas.structure_pages:
+            if page.kind != "limb":
+                continue
+            limb = name_of(page.structure)
+            lines.append(f"- [{limb.text}]({limb.permalink})")
+            for _, region in page_list(page.structure, present)[1:]:
+                if region.kind == "region":
+                    lines.append(f"  - [{region.text}]({region.linked_as})")
+        front = ["---", "", "layout: page", f"permalink: {ROOT}", "", "title: 'Muscles of the human body'",
+                 "subheadline: 'Images and description.'", "", "header: no", "", "---", ""]  # fmt: skip
+        body = ["Currently the following muscle overviews are available:", "\n".join(lines),
+                f"<small>{_liquid_safe(self.provenance.html())}</small>"]  # fmt: skip
+        return "\n".join(front) + "\n" + "\n\n".join(body) + "\n"
 
     def write(self, out: Path) -> list[str]:
         written = []
+        present = self._present()
+        files: dict[str, str] = {}
         for page in self.atlas.structure_pages:
-            target = out / (page.path.rstrip("/") + ".md")
+            name = name_of(page.structure)
+            if name.file in files:  # two structures under one reference name: never overwrite silently
+                raise AtlasError(f"Jekyll export: {page.path} and {files[name.file]} both map to {name.permalink}")
+            files[name.file] = page.path
+            target = out / name.file
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(self.front_matter(page) + "\n" + self.body(page), encoding="utf-8")
-            written.append(page.path)
+            target.write_text(self.front_matter(page) + "\n" + self.body(page, present), encoding="utf-8")
+            written.append(name.permalink)
             if page.primary:
                 self._assets(page, out)
+            if name.linked_as != name.permalink:
+                self._redirect(out, name.linked_as, name.permalink, name.title)
+        (out / ROOT_FILE).parent.mkdir(parents=True, exist_ok=True)
+        (out / ROOT_FILE).write_text(self.root_page(present), encoding="utf-8")
+        written.append(ROOT)
         return written
+
+    def _redirect(self, out: Path, old: str, new: str, title: str) -> None:
+        """A plain page at ``old`` that sends visitors on to ``new`` (no plugin needed)."""
+        slug = old.strip("/").replace("/", "_")
+        front = f"---\nlayout: null\npermalink: {old}\nsitemap: false\n---\n"
+        html = redirect_html("{{ site.baseurl }}" + new, "{{ site.url }}{{ site.baseurl }}" + new, title)
+        target = out / REDIRECTS / f"{slug}.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(front + html, encoding="utf-8")
 
     def _assets(self, page: Page, out: Path) -> None:
         stem = f"{page.stem}-{page.primary}"
-        name = asset_name(page)
+        name = name_of(page.structure).base
+        muscles = out / IMAGES / "muscles"
         for ext in ("gif", "mp4", "webm"):
-            link(self.renders / f"{stem}.{ext}", out / "muscles" / "gif" / f"{name}.{ext}")
-        link(self.renders / f"{stem}.glb", out / "muscles" / "glb" / f"{name}.glb")
+            link(self.renders / f"{stem}.{ext}", muscles / "gif" / f"{name}.{ext}")
+        link(self.renders / f"{stem}.glb", muscles / "glb" / f"{name}.glb")
         for index in range(1, self.atlas.views + 1):
-            link(self.renders / f"{stem}-{index}.png", out / "muscles" / "png" / f"{name}-{index}.png")
-            link(self.renders / f"{stem}-{index}-thumb.png", out / "muscles" / "png" / f"{name}-{index}-thumb.png")
+            link(self.renders / f"{stem}-{index}.png", muscles / "png" / f"{name}-{index}.png")
+            link(self.renders / f"{stem}-{index}-thumb.png", muscles / "png" / f"{name}-{index}-thumb.png")

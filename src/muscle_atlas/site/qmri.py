@@ -168,9 +168,9 @@ WIDTH, HEIGHT = 420, 250
 LEFT, RIGHT, TOP, BOTTOM = 58, 14, 30, 46
 
 
-def _svg_open(ident: str, title: str, desc: str, width: int = WIDTH, height: int = HEIGHT) -> list[str]:
+def _svg_open(ident: str, title: str, desc: str, width: int = WIDTH, height: int = HEIGHT, css: str = "plot") -> list[str]:
     return [
-        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'<svg class="{css}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" role="img" aria-labelledby="{ident}-title {ident}-desc">',
         f'<title id="{ident}-title">{escape(title)}</title>',
         f'<desc id="{ident}-desc">{escape(desc)}</desc>',
@@ -284,7 +284,7 @@ def colour_bar_svg(ident: str, title: str, desc: str, stops: Sequence[tuple[floa
                    label: str, factor: float = 1.0) -> Markup:  # fmt: skip
     """A horizontal colour bar from ``low`` to ``high`` (raw units; ticks in display units)."""
     width, height, x0, x1 = 360, 64, 14, 346
-    parts = _svg_open(ident, title, desc, width, height)
+    parts = _svg_open(ident, title, desc, width, height, "colour-scale")
     parts.append(f'<defs><linearGradient id="{ident}-gradient" x1="0" x2="1" y1="0" y2="0">')
     parts += [f'<stop offset="{o:.3f}" stop-color="{c}"/>' for o, c in stops]
     parts.append("</linearGradient></defs>")

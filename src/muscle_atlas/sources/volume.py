@@ -63,6 +63,23 @@ class LabelVolume:
         values, counts = np.unique(flat, return_counts=True)
         return {int(v): int(c) for v, c in zip(values, counts, strict=True) if v != 0}
 
+    def label_boxes(self) -> dict[int, tuple[slice, ...]]:
+        """Index bounding box of every positive label, for any label values.
+
+        ``scipy.ndimage.find_objects`` on the raw labels allocates a slot per value up to the
+        largest: one voxel labelled 2,000,000,000 asks for gigabytes. Labels are numbered
+        1..N first."""
+        from scipy import ndimage
+
+        values = np.array(sorted(v for v in self.label_counts() if v > 0), dtype=np.int64)
+        if values.size == 0:
+            return {}
+        position = np.searchsorted(values, self.data)
+        inside = position < values.size
+        present = inside & (values[np.minimum(position, values.size - 1)] == self.data)
+        boxes = ndimage.find_objects(np.where(present, position + 1, 0).astype(np.int32), max_label=values.size)
+        return {int(v): box for v, box in zip(values, boxes, strict=True) if box is not None}
+
     def world_bounds(self, index_slices: tuple[slice, ...]) -> tuple[np.ndarray, np.ndarray]:
         """World (RAS mm) bounding box of a block of voxels, voxel edges included."""
         lo = np.array([s.start for s in index_slices], dtype=float) - 0.5
