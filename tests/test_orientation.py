@@ -220,3 +220,33 @@ def test_a_broken_gltf_is_one_line(tmp_path: Path, capsys) -> None:
     assert main(["inspect", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cut.glb" in err[0]
+
+
+def test_real_volumes_in_their_right_headers_raise_no_false_alarm(data: Path) -> None:
+    """Every real volume we have is correctly oriented by its header: the anatomy must agree
+    or say it cannot tell, never claim another frame or warn."""
+    cases = [
+        (data / "qmritools-leg-qmri" / "labels.nii.gz", str(data / "qmritools-leg-qmri" / "labels.txt")),
+        (data / "totalsegmentator-example" / "example_seg.nii.gz", "totalsegmentator:total"),
+        (data / "totalsegmentator-example" / "example_seg_mr.nii.gz", "totalsegmentator:total_mr"),
+        *[(p, str(data / "thigh-cohort" / "dseg.tsv")) for p in sorted((data / "thigh-cohort").rglob("*_dseg.nii.gz"))[:6]],
+    ]
+    for volume, labels in cases:
+        found = open_subject(SubjectRequest(str(volume), labels)).orientation
+        assert not found.warnings, (volume.name, found.report())
+        if found.decided:
+            assert found.axes == "superior = +z, anterior = +y, left = −x", (volume.name, found.report())
+
+
+@pytest.mark.parametrize("frame", ["x90", "z180", "LPS-metres"])
+def test_a_reframed_single_upper_limb_comes_back_to_ras(frame: str, data: Path, tmp_path: Path) -> None:
+    """One right upper limb (no left side to compare with): up from shoulder-arm-forearm, front
+    from the flexor and extensor compartments."""
+    from muscle_atlas.sources.gltf import read_gltf
+
+    rotation, scale = FRAMES[frame]
+    meshes = {Path(f"{m.name}.ply"): m.mesh for m in read_gltf(data / "zanatomy-upper-limb" / "upper-limb.glb")}
+    folder = _reframed(meshes, rotation, scale, tmp_path / "limb")
+    found = open_subject(SubjectRequest(str(folder))).orientation
+    assert found.decided and not found.warnings, found.report()
+    assert np.allclose(found.matrix @ (rotation * scale), np.eye(3), atol=1e-9), found.report()

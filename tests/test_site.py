@@ -100,7 +100,7 @@ def _front_matter(text: str) -> dict:
 
 def test_jekyll_front_matter_has_exactly_the_reference_shape(jekyll_out: Path, data: Path) -> None:
     reference = _front_matter((data.parent / "reference" / "soleus-page.md").read_text())
-    ours = (jekyll_out / "muscle/leg/soleus.md").read_text()
+    ours = (jekyll_out / "pages/muscles/muscle_leg-soleus.md").read_text()
     page = _front_matter(ours)
     assert list(page) == REFERENCE_KEYS == list(reference)
     for key in ("layout", "permalink", "title", "subheadline", "header", "tags"):
@@ -116,12 +116,12 @@ def test_jekyll_front_matter_has_exactly_the_reference_shape(jekyll_out: Path, d
     assert body.index("{% include page-image") < body.index("{% include gallery %}")
     for name in ("gif/Leg-Soleus.gif", "gif/Leg-Soleus.mp4", "gif/Leg-Soleus.webm", "png/Leg-Soleus-1.png",
                  "png/Leg-Soleus-4.png", "png/Leg-Soleus-4-thumb.png"):  # fmt: skip
-        assert (jekyll_out / "muscles" / name).is_file(), name
+        assert (jekyll_out / "assets/images/muscles" / name).is_file(), name
 
 
 JEKYLL_LAYOUT = """<!DOCTYPE html><html><body><h1>{{ page.title }}</h1>{{ content }}</body></html>"""
-PAGE_IMAGE = """{% for im in page.images %}{% if im.image_id == include.im_id %}<img src="{{ site.baseurl }}/{{ im.image_name }}" alt="{{ im.image_alt }}">{% endif %}{% endfor %}"""  # noqa: E501
-GALLERY = """{% for g in page.gallery %}<a href="{{ site.baseurl }}/{{ g.image_url }}" title="{{ g.title }}">{{ g.caption }}</a>{% endfor %}"""  # noqa: E501
+PAGE_IMAGE = """{% for im in page.images %}{% if im.image_id == include.im_id %}<img src="{{ site.urlimg }}{{ im.image_name }}" alt="{{ im.image_alt }}">{% endif %}{% endfor %}"""  # noqa: E501
+GALLERY = """{% for g in page.gallery %}<a href="{{ site.urlimg }}{{ g.image_url }}" title="{{ g.title }}">{{ g.caption }}</a>{% endfor %}"""  # noqa: E501
 
 
 def test_jekyll_output_builds_with_debian_jekyll(jekyll_out: Path, tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_jekyll_output_builds_with_debian_jekyll(jekyll_out: Path, tmp_path: Pat
         pytest.skip("Debian's jekyll is not installed (make test installs it)")
     project = tmp_path / "jekyll-site"
     shutil.copytree(jekyll_out, project)
-    (project / "_config.yml").write_text("title: test\nbaseurl: ''\n")
+    (project / "_config.yml").write_text("title: test\nbaseurl: ''\nurlimg: '/assets/images/'\n")
     (project / "_layouts").mkdir()
     (project / "_layouts" / "page.html").write_text(JEKYLL_LAYOUT)
     (project / "_includes").mkdir()
@@ -138,9 +138,9 @@ def test_jekyll_output_builds_with_debian_jekyll(jekyll_out: Path, tmp_path: Pat
     subprocess.run(["jekyll", "build", "--quiet", "-s", str(project), "-d", str(project / "_site")],
                    check=True, capture_output=True, timeout=300)  # fmt: skip
     page = (project / "_site" / "muscle" / "leg" / "soleus" / "index.html").read_text()
-    assert '<img src="/muscles/gif/Leg-Soleus.gif"' in page
+    assert '<img src="/assets/images/muscles/gif/Leg-Soleus.gif"' in page
     assert "The soleus muscle of the leg - orientation 4" in page
-    for src in re.findall(r'(?:src|href)="/(muscles/[^"]+)"', page):
+    for src in re.findall(r'(?:src|href)="/(assets/images/muscles/[^"]+)"', page):
         assert (project / "_site" / src).is_file(), src
 
 

@@ -142,6 +142,9 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("html", "jekyll"), default=None, help="html site (default) or Jekyll pages")
     p.add_argument("--title", help="site title")
     p.add_argument("--base-url", help="public URL of the site, for sitemap.xml and canonical links")
+    p.add_argument("--reference-redirects", action="store_true", default=None,
+                   help="html: also redirect pages at muscle-atlas.org's addresses (/muscle/leg/lateralgastrocnemius/), "
+                   "listed in redirects.json")  # fmt: skip
     _add_render_options(p, quantity_maps=True)
     from muscle_atlas.quantities.specs import add_map_arguments
 

@@ -65,6 +65,7 @@ jobs = 0                          # 0 = all CPUs
 [output]
 folder = "site"
 format = "html"                   # html, or jekyll for an existing Jekyll site
+reference_redirects = false       # html: also redirect muscle-atlas.org's addresses to our pages
 
 [licence]                         # the dataset's licence and attribution, shown on every page
 name = ""                         # e.g. "CC BY 4.0"
@@ -93,7 +94,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "triangles": int,
         "jobs": int,
     },
-    "output": {"folder": str, "format": str},
+    "output": {"folder": str, "format": str, "reference_redirects": bool},
     "licence": {"name": str, "url": str, "holder": str, "dataset": str, "citation": str, "citation_url": str, "notice": str},
 }
 
@@ -307,6 +308,7 @@ def request_from(args: argparse.Namespace):
         settings=settings,
         triangles=pick(args.triangles, "render", "triangles", 6000),
         format=pick(getattr(args, "format", None), "output", "format", "html"),
+        reference_redirects=bool(pick(getattr(args, "reference_redirects", None), "output", "reference_redirects", False)),
         site=site,
         provenance=provenance,
     )

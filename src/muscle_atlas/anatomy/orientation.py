@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -39,6 +40,7 @@ REGION_HEIGHT_MM = {
     "abdomen": 1020, "forearm": 900, "hip": 900, "thigh": 620, "leg": 280,
 }  # fmt: skip
 MIN_HEIGHT_GAP_MM = 200
+MIN_GAP_FRACTION = 0.4  # centroids of regions this much of their height difference apart, at least
 TYPICAL_MUSCLE_LENGTH_MM = 120.0  # median principal length of the muscles of a data set
 PLAUSIBLE_LENGTH_MM = (12.0, 900.0)
 MIN_CONSENSUS = 0.5  # |mean of unit vectors|: 1 when all pairs agree, ~0 when random
@@ -123,12 +125,28 @@ def _mean(items: list[Placed]) -> np.ndarray:
     return np.mean([p.centroid for p in items], axis=0)
 
 
-def superior_evidence(placed: list[Placed]) -> list[np.ndarray]:
-    """Region above region, within a side: vectors pointing superior."""
+@cache
+def _two_region_codes() -> frozenset[int]:
+    """Structures shown in two regions (psoas major and iliacus in thigh and abdomen, trapezius
+    in shoulder and back …) and every structure that contains one: their bellies do not sit at
+    their region's height, so they say nothing about which way is up."""
+    tree = load_tree()
+    codes: set[int] = set()
+    for structure in tree:
+        if structure.same_as:
+            canonical = tree.by_code[structure.same_as]
+            codes.update(n.code for n in [*canonical.ancestors(), canonical] if n.kind in ("muscle", "head"))
+    return frozenset(codes)
+
+
+def superior_evidence(placed: list[Placed], scale: float = 1.0) -> list[np.ndarray]:
+    """Region above region, within a side: vectors pointing superior. A pair whose centroids
+    lie much closer than their regions' heights differ (a small field of view, where the
+    regions meet) is left out: its direction is mostly horizontal."""
     def region_side(p: Placed) -> tuple | None:
         s = _structure(p.match)
         region = s.region if s else None
-        if region is None or region is s or region.slug not in REGION_HEIGHT_MM:
+        if region is None or region is s or region.slug not in REGION_HEIGHT_MM or s.code in _two_region_codes():
             return None
         return (region.slug, p.match.side or "none")
 
@@ -138,8 +156,8 @@ def superior_evidence(placed: list[Placed]) -> list[np.ndarray]:
         if sa != sb and "none" not in (sa, sb):
             continue
         gap = REGION_HEIGHT_MM[ra] - REGION_HEIGHT_MM[rb]
-        if abs(gap) >= MIN_HEIGHT_GAP_MM:
-            d = regions[(ra, sa)] - regions[(rb, sb)]
+        d = regions[(ra, sa)] - regions[(rb, sb)]
+        if abs(gap) >= MIN_HEIGHT_GAP_MM and np.linalg.norm(d) * scale >= MIN_GAP_FRACTION * abs(gap):
             vectors.append(d if gap > 0 else -d)
     return vectors
 
@@ -205,8 +223,8 @@ class Axes:
     left_by_laterality: tuple[np.ndarray | None, float, int]
 
     @staticmethod
-    def of(placed: list[Placed]) -> Axes:
-        superior = _consensus(superior_evidence(placed))
+    def of(placed: list[Placed], scale: float = 1.0) -> Axes:
+        superior = _consensus(superior_evidence(placed, scale))
         up = superior[0] if superior[0] is not None and superior[1] >= MIN_CONSENSUS else None
 
         def flat(vectors: list[np.ndarray]) -> list[np.ndarray]:
@@ -384,16 +402,24 @@ def orient(placed: list[Placed], kind: str, mode: str = "auto", declared_scale: 
     if mode != "auto":
         return _forced(placed, kind, mode, scale, unit_text)
 
-    axes = Axes.of(placed)
-    rotation, how = rotation_from(axes)
+    axes = Axes.of(placed, scale)
+    doubt = _conflict(axes)
+    rotation, how = rotation_from(axes) if doubt is None else (None, "")
     result = Orientation("auto", np.eye(3) * (scale if kind == "meshes" else 1.0), False, units=unit_text)
     if kind == "volume" and unit_lines:
         result.warnings.append(unit_lines[0])
     if rotation is None:
-        result.lines.append(
-            f"orientation: too few structures to decide ({len(placed)} placed); the source's frame is kept"
-        )
-        result.lines.append(result.units)
+        found = [f"{name} {_vector(v)}" for name, v in _single_axes(axes)]
+        if found:
+            line = (f"orientation: only {', '.join(found)} could be read from the anatomy, not enough "
+                    "to decide; the source's frame is kept")  # fmt: skip
+        else:
+            line = f"orientation: too few structures to decide ({len(placed)} placed); the source's frame is kept"
+        if doubt is not None:
+            line = f"orientation: {doubt}; the source's frame is kept"
+        result.lines += [line, result.units]
+        if kind == "volume" and doubt is None:
+            result.warnings += _header_contradictions(axes)
         result.warnings += side_conflicts(placed, np.eye(3))
         return result
     snapped, angle = snap(rotation)
@@ -414,14 +440,49 @@ def orient(placed: list[Placed], kind: str, mode: str = "auto", declared_scale: 
     # Volumes keep their header: compare the anatomy with it.
     result.lines.append(f"orientation: header kept; anatomy says {result.axes} in the header's RAS frame")
     result.lines.append(unit_text)
-    s_world = rotation[2]
-    if axes.usable("superior") is not None and s_world[2] < -0.5:
-        result.warnings.append("the header's superior axis points down: renders will be upside down; "
-                               "check the header or pass --orientation")  # fmt: skip
+    result.warnings += _header_contradictions(axes)
     if chirality:
         result.warnings.append(chirality)
     result.warnings += side_conflicts(placed, np.eye(3), overall=not chirality)
     return result
+
+
+def _conflict(axes: Axes) -> str | None:
+    """Directions from independent evidence should be about perpendicular; when two are close
+    to parallel (a limb held out from the body, a mislabelled compartment), nothing is decided."""
+    found = dict(_single_axes(axes))
+    for first, second in (("superior", "anterior"), ("superior", "left"), ("anterior", "left")):
+        if first in found and second in found and abs(float(found[first] @ found[second])) > 0.7:
+            return (f"the anatomy gives conflicting directions ({first} and {second} nearly parallel: "
+                    "is the body in an unusual pose?)")  # fmt: skip
+    return None
+
+
+def _single_axes(axes: Axes) -> list[tuple[str, np.ndarray]]:
+    found = [("superior", axes.usable("superior")), ("anterior", axes.usable("anterior"))]
+    left = axes.usable("left_by_labels")
+    found.append(("left", left if left is not None else axes.usable("left_by_laterality")))
+    return [(name, v) for name, v in found if v is not None]
+
+
+def _vector(v: np.ndarray) -> str:
+    i = int(np.argmax(np.abs(v)))
+    if abs(v[i]) > 0.9:
+        return f"({'+' if v[i] > 0 else '−'}{'xyz'[i]})"
+    return "(" + ", ".join(f"{c:+.2f}" for c in v) + ")"
+
+
+def _header_contradictions(axes: Axes) -> list[str]:
+    """A volume's header against each direction the anatomy gives on its own."""
+    problems = []
+    superior, anterior = axes.usable("superior"), axes.usable("anterior")
+    if superior is not None and superior[2] < -0.5:
+        problems.append("the header's superior axis points down: renders will be upside down; "
+                        "check the header or pass --orientation")  # fmt: skip
+    if anterior is not None and anterior[1] < -0.5:
+        problems.append("the header's anterior axis points to the back: renders will show the posterior "
+                        "side first; check the header or pass --orientation")  # fmt: skip
+    return problems
 
 
 def _chirality_conflict(axes: Axes, rotation: np.ndarray) -> str | None:

@@ -47,6 +47,7 @@ class BuildRequest:
     provenance: Provenance | None = None
     progress: bool = True
     maps: MapSpecs | None = None  # quantitative maps: a card, plots and a coloured turntable per muscle
+    reference_redirects: bool = False  # html: redirect pages at the reference site's permalinks
 
 
 def cache_dir(output: Path) -> Path:
@@ -94,6 +95,7 @@ def build_with_result(request: BuildRequest) -> tuple[Path, list]:
     provenance = request.provenance or detect(source)
     options = request.site
     options.size, options.thumb = settings.size, settings.thumb
+    options.reference_redirects = options.reference_redirects or request.reference_redirects
     staging = output.parent / f".{output.name}.building-{os.getpid()}"
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:

@@ -35,6 +35,7 @@ class SiteOptions:
     notice: str | None = None
     size: int = 800
     thumb: int = 200
+    reference_redirects: bool = False  # also redirect pages at muscle-atlas.org's permalinks (site.reference)
 
 
 def environment() -> jinja2.Environment:
@@ -379,6 +380,12 @@ class SiteWriter(AtlasWriter):
         search = self.atlas.pages["search/"]
         self._write(out / "search" / "index.html", self.env.get_template("search.html").render(
             site=self.site_context(search), page=self._simple_context(search)))  # fmt: skip
+        redirects: dict[str, str] = {}
+        if self.options.reference_redirects:  # old muscle-atlas.org addresses lead on to our pages
+            from muscle_atlas.site.reference import write_html_redirects
+
+            redirects = write_html_redirects(self.atlas.structure_pages, set(self.atlas.pages), out,
+                                             self.options.base_url, self.provenance.html())  # fmt: skip
         # A server shows 404.html at any depth: its links start from the site's own root path.
         missing = Page(None, "404", "", "Page not found")
         site_404 = self.site_context(missing)
@@ -389,7 +396,8 @@ class SiteWriter(AtlasWriter):
             {**n, "url": root + n["url"], "children": [{**c, "url": root + c["url"]} for c in n["children"]]}
             for n in site_404["nav"]
         ]
-        context = self._simple_context(missing, url="", breadcrumbs=[{"name": "Home", "url": root}])
+        context = self._simple_context(missing, url="", breadcrumbs=[{"name": "Home", "url": root}],
+                                       redirects_url=root + "redirects.json" if redirects else None)  # fmt: skip
         self._write(out / "404.html", self.env.get_template("404.html").render(site=site_404, page=context))
         written += ["", "muscle/", "search/"]
         if self.atlas.quantities is not None:
