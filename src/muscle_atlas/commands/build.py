@@ -129,7 +129,10 @@ def _swap(staging: Path, output: Path) -> None:
 def run(request: BuildRequest) -> int:
     started = time.perf_counter()
     output, unidentified = build_with_result(request)
-    pages = sum(1 for _ in output.rglob("index.html")) or sum(1 for _ in output.rglob("*.md"))
+    redirect = 'http-equiv="refresh"'
+    pages = sum(1 for p in output.rglob("index.html") if redirect not in p.read_text(encoding="utf-8")) or sum(
+        1 for p in output.rglob("*.md") if redirect not in p.read_text(encoding="utf-8")
+    )
     print(f"built {pages} pages in {time.perf_counter() - started:.1f} s → {output}")
     if unidentified:
         names = ", ".join(m.key if m.name == m.key else f"{m.key} ({m.name})" for m in unidentified)

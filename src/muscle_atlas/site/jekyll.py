@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from muscle_atlas.anatomy.tree import Structure
 from muscle_atlas.errors import AtlasError
 from muscle_atlas.site.atlas import Page
 from muscle_atlas.site.html import AtlasWriter, link
@@ -38,7 +39,7 @@ def _liquid_safe(text: str) -> str:
 
 
 class JekyllWriter(AtlasWriter):
-    def _present(self) -> dict:
+    def _present(self) -> dict[int, Structure]:
         return {p.structure.code: p.structure for p in self.atlas.structure_pages if p.structure is not None}
 
     def front_matter(self, page: Page) -> str:
@@ -67,7 +68,7 @@ class JekyllWriter(AtlasWriter):
         lines += ["---", ""]
         return "\n".join(lines)
 
-    def body(self, page: Page, present: dict | None = None) -> str:
+    def body(self, page: Page, present: dict[int, Structure] | None = None) -> str:
         s = page.structure
         name = name_of(s)
         parts = []
@@ -82,7 +83,7 @@ class JekyllWriter(AtlasWriter):
         parts.append(f"<small>{_liquid_safe(self.provenance.html())}</small>")
         return "\n\n".join(parts) + "\n"
 
-    def root_page(self, present: dict) -> str:
+    def root_page(self, present: dict[int, Structure]) -> str:
         """``/muscle/``: the limbs, each with its regions (the reference lists its limb pages here)."""
         lines = []
         for page in self.atlas.structure_pages:

@@ -99,6 +99,8 @@ def detect(source: Path) -> Provenance:
         title = quoted[-1] if quoted else before[-1].strip().strip('"') if before else url
         if (title[:160], url) not in provenance.citations and len(provenance.citations) < 4:
             provenance.citations.append((title[:160], url))
+    if provenance.attribution and provenance.licence:  # "Licence: CC BY-SA 4.0. Adapted from …"
+        provenance.attribution = re.sub(rf"^{re.escape(provenance.licence)}[.;,]?\s*", "", provenance.attribution)
     if not provenance.name:  # no heading: the title of the work it asks to be cited by, or the folder
         folder = (source if source.is_dir() else source.parent).name or str(source)
         provenance.name = provenance.citations[0][0].rstrip(".") if provenance.citations else folder

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from html import escape
 from importlib import resources
@@ -43,6 +43,7 @@ import yaml
 
 from muscle_atlas.anatomy.tree import Structure
 from muscle_atlas.errors import AtlasError
+from muscle_atlas.site.atlas import Page
 
 ROOT = "/muscle/"
 _EXCEPTION_KEYS = {"words", "image_id", "linked_as", "lists", "order", "region_tag"}
@@ -98,45 +99,38 @@ def _camel(words: list[str]) -> str:
 @dataclass(frozen=True)
 class _Parts:
     short: list[str]  # the slug's words: "lateral gastrocnemius"
-    long: list[str]  # image_id and link text: "lateral head of gastrocnemius"
+    long: list[str]  # the link text's: "lateral head of gastrocnemius"
     phrase: str  # the title's core: "lateral head of the gastrocnemius muscle"
+    ident: list[str]  # the image_id's: "lateral head of gastrocnemius", "inferior longitudinal muscle of tongue"
 
 
 def _parts(structure: Structure) -> _Parts:
     extra = exceptions().get(structure.code, {})
     if "words" in extra:
         words = _words(str(extra["words"]))
-        return _Parts(words, words, f"{' '.join(words)} muscle")
+        return _Parts(words, words, f"{' '.join(words)} muscle", words)
     name = structure.name
     if structure.kind in ("limb", "region"):
         words = _words(name)
-        return _Parts(words, words, "")
+        return _Parts(words, words, "", words)
     if structure.kind == "group":
         words = _words(_GROUP_NOISE.sub(" ", name.lower()))
-        return _Parts(words, words, "")
+        return _Parts(words, words, "", words)
     if structure.kind == "head" and ", " in name:
         whole, part = name.split(", ", 1)
         part_words = _words(part)
         if part_words and part_words[-1] in _HEAD_WORDS:
             modifier, head, muscle = part_words[:-1], part_words[-1], _words(whole)
-            return _Parts(modifier + muscle, [*modifier, head, "of", *muscle],
-                          f"{' '.join(modifier)} {head} of the {' '.join(muscle)} muscle")  # fmt: skip
+            long = [*modifier, head, "of", *muscle]
+            return _Parts(modifier + muscle, long, f"{' '.join(modifier)} {head} of the {' '.join(muscle)} muscle", long)
     found = _MUSCLE_OF.match(name.lower())
     if structure.kind == "head" and found:
         modifier, muscle = _words(found.group(1)), _words(found.group(2))
         return _Parts(modifier + muscle, [*modifier, "of", *muscle],
-                      f"{' '.join(modifier)} of the {' '.join(muscle)} muscle")  # fmt: skip
+                      f"{' '.join(modifier)} of the {' '.join(muscle)} muscle", _words(name))  # fmt: skip
     collective = _COLLECTIVE.match(name.lower())
     words = _words(collective.group(1) if collective else name)
-    return _Parts(words, words, f"{' '.join(words)} muscle")
-
-
-def _long_id(structure: Structure) -> list[str]:
-    """The image_id's words: the name in the reference's word order, "muscle of" kept."""
-    found = _MUSCLE_OF.match(structure.name.lower())
-    if structure.kind == "head" and found and "words" not in exceptions().get(structure.code, {}):
-        return _words(structure.name)
-    return _parts(structure).long
+    return _Parts(words, words, f"{' '.join(words)} muscle", words)
 
 
 def name_of(structure: Structure) -> ReferenceName:
@@ -173,7 +167,7 @@ def name_of(structure: Structure) -> ReferenceName:
             text = f"{_title(parts.short)} Compartment"
         else:
             title = f"The {parts.phrase} of the {' '.join(where)}"
-            image_id = "".join(_long_id(structure))
+            image_id = "".join(parts.ident)
             text = _title(parts.long)
     image_id = str(extra.get("image_id", image_id))
     linked_as = permalink
@@ -205,7 +199,7 @@ def page_list(structure: Structure, present: Mapping[int, Structure]) -> list[tu
     top = listed(structure, present)
     first = name_of(top)
     if structure.kind == "limb":  # the reference links a limb's own bullet to the atlas root
-        first = _relinked(first, ROOT)
+        first = replace(first, linked_as=ROOT)
     items = [(0, first)]
 
     def walk(node: Structure, depth: int) -> None:
@@ -217,11 +211,6 @@ def page_list(structure: Structure, present: Mapping[int, Structure]) -> list[tu
 
     walk(top, 1)
     return items if len(items) > 1 else []
-
-
-def _relinked(name: ReferenceName, target: str) -> ReferenceName:
-    return ReferenceName(name.code, name.kind, name.permalink, target, name.file, name.title, name.tags,
-                         name.image_id, name.base, name.text, name.back)  # fmt: skip
 
 
 def markdown_list(items: list[tuple[int, ReferenceName]]) -> str:
@@ -249,7 +238,7 @@ def redirect_html(target: str, canonical: str, title: str, note: str = "") -> st
     )
 
 
-def html_redirects(pages: list, own_paths: set[str]) -> dict[str, str]:
+def html_redirects(pages: list[Page], own_paths: set[str]) -> dict[str, str]:
     """For our HTML site: reference permalink (and the reference's other links to it) → our page
     path, both below the site root without a leading slash; never over one of our own pages."""
     found: dict[str, str] = {}
@@ -264,7 +253,8 @@ def html_redirects(pages: list, own_paths: set[str]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def write_html_redirects(pages: list, own_paths: set[str], out: Path, base_url: str, note: str = "") -> dict[str, str]:
+def write_html_redirects(pages: list[Page], own_paths: set[str], out: Path, base_url: str,
+                         note: str = "") -> dict[str, str]:  # fmt: skip
     """Write a redirect page at each reference permalink and ``redirects.json`` (old → new, from the
     site root); return the redirects."""
     redirects = html_redirects(pages, own_paths)
