@@ -363,6 +363,20 @@ def gltf_files(draw: st.DrawFn) -> tuple[str, bytes]:
     return "model.gltf", json.dumps(document).encode()
 
 
+def gltf_scaled(factor: float) -> bytes:
+    """The synthetic GLB with its nodes scaled by ``factor`` (their own transform stays finite)."""
+    document, binary = _split_glb(gltf_seeds()["glb"])
+    for node in _dicts(document.get("nodes")):
+        node["scale"] = [factor, 1, 1]
+        node["children"] = []
+    document["nodes"] = [{"name": "root", "scale": [factor, 1, 1], "children": list(range(1, len(document["nodes"]) + 1))},
+                         *document["nodes"]]  # fmt: skip
+    document["scenes"] = [{"nodes": [0]}]
+    for node in document["nodes"][1:]:
+        node.pop("children")
+    return glb(document, binary)
+
+
 def all_seeds() -> dict[str, bytes]:
     """Every seed of every kind: another file's bytes under this extension."""
     seeds = dict(text_seeds())

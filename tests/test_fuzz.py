@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import json
 import os
 import shutil
 import struct
@@ -38,6 +39,7 @@ from fuzz_support import (
     examples_setting,
     glb_blob,
     gltf_files,
+    gltf_scaled,
     gltf_seeds,
     gzip_bomb,
     mesh_files,
@@ -196,6 +198,7 @@ def test_mesh_reader(scratch: Path, content: bytes, suffix: str) -> None:
 
 @fuzz(300)
 @given(case=mesh_files())
+@example(case=("soleus.obj", b"v   \nf 1 1 1\n"))  # a face but no vertex: max() of an empty array
 def test_mesh_reader_on_extreme_numbers(scratch: Path, case: tuple[str, bytes]) -> None:
     from muscle_atlas.sources.meshes import read_mesh
 
@@ -219,6 +222,9 @@ def _valid_scene(meshes: Any) -> None:
 @fuzz(200)
 @given(content=mutated(gltf_seeds(), all_seeds()), suffix=st.sampled_from([".glb", ".gltf"]))
 @example(content=glb_blob(), suffix=".glb")  # a GLB whose binary chunk is cut short
+@example(content=json.dumps({"asset": {"version": "2.0"}, "nodes": [{"mesh": 0}], "meshes": [{"primitives": [
+    {"attributes": {"POSITION": 0}}]}], "accessors": [{"componentType": 5126, "type": "a" * 2000, "bufferView": 0}]}
+).encode(), suffix=".gltf")  # the whole accessor type echoed in the error
 def test_gltf_reader(scratch: Path, content: bytes, suffix: str) -> None:
     from muscle_atlas.sources.gltf import read_gltf
 
@@ -228,6 +234,7 @@ def test_gltf_reader(scratch: Path, content: bytes, suffix: str) -> None:
 @pytest.mark.skipif(not HAS_GLTF, reason="no glTF reader yet")
 @fuzz(300)
 @given(case=gltf_files())
+@example(case=("model.glb", gltf_scaled(1e308)))  # parent @ local overflows: a warning, then inf vertices
 def test_gltf_reader_on_extreme_fields(scratch: Path, case: tuple[str, bytes]) -> None:
     from muscle_atlas.sources.gltf import read_gltf
 
@@ -259,6 +266,7 @@ def test_mapping_reader(scratch: Path, content: bytes) -> None:
 @example(content=b'[source]\npath = "seg\\u0000.nii.gz"\n')  # embedded NUL in a path
 @example(content=b'[source]\nlabels = "' + b"x" * 5000 + b'"\n')  # file name too long
 @example(content=b'[render]\nbackground = "\\u0000"\n')
+@example(content=b"[structures]\ninclude = [" + b"9" * 4301 + b"]\n")  # int() of 4,301 digits: ValueError
 def test_atlas_toml_reader(scratch: Path, content: bytes) -> None:
     from muscle_atlas.config import load_project
 

@@ -53,27 +53,30 @@ def _key(subject, slug: str, side: str) -> str:
     return next(m.key for m in subject.matches if (m.path or "").endswith("/" + slug) and m.side == side)
 
 
-def _anterior_view(subject, slug: str) -> np.ndarray:
-    """View 1 of 16 of the left leg with one muscle highlighted; the highlighted pixels' mask."""
+def _anterior_views(subject, slugs: tuple[str, ...]) -> list[np.ndarray]:
+    """View 1 of 16 of the left leg, once with each muscle highlighted: the highlighted pixels."""
     import pyvista as pv
 
     from muscle_atlas.geometry.surfaces import clean_mesh, simplify
     from muscle_atlas.render.camera import Framing
     from muscle_atlas.render.engine import HIGHLIGHT, Renderer, SceneItem
 
-    left = {m.name: m for m in subject.source.meshes if "Left" in m.name}
-    items = {}
-    for name, mesh_file in left.items():
-        mesh = simplify(clean_mesh(pv.wrap(mesh_file.mesh)), 1500)
-        items[name] = SceneItem(name, mesh, "bone" if "Bone" in name else "muscle")
-    framing = Framing.around(np.vstack([np.asarray(i.mesh.points) for i in items.values()]))
+    items = []
+    for mesh_file in subject.source.meshes:
+        if "Left" in mesh_file.name:
+            mesh = simplify(clean_mesh(pv.wrap(mesh_file.mesh)), 1500)
+            items.append(SceneItem(mesh_file.name, mesh, "bone" if "Bone" in mesh_file.name else "muscle"))
+    framing = Framing.around(np.vstack([np.asarray(i.mesh.points) for i in items]))
     renderer = Renderer(160, "white", ssaa=False)
-    renderer.load(list(items.values()))
-    image = renderer.turntable({_key(subject, slug, "left"): HIGHLIGHT}, framing, 1)[0]
+    renderer.load(items)
+    masks = []
+    for slug in slugs:
+        image = renderer.turntable({_key(subject, slug, "left"): HIGHLIGHT}, framing, 1)[0]
+        red = (image[..., 0] > 150) & (image[..., 1] < 90) & (image[..., 2] < 90)
+        assert red.sum() > 20, f"{slug} is not visible in the anterior view"
+        masks.append(red)
     renderer.close()
-    red = (image[..., 0] > 150) & (image[..., 1] < 90) & (image[..., 2] < 90)
-    assert red.sum() > 20, f"{slug} is not visible in the anterior view"
-    return red
+    return masks
 
 
 def _centre(mask: np.ndarray) -> tuple[float, float]:
@@ -82,7 +85,7 @@ def _centre(mask: np.ndarray) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("frame", sorted(FRAMES))
-def test_reframed_meshes_come_back_to_ras_millimetres(frame: str, vhf_meshes, tmp_path: Path) -> None:
+def test_reframed_meshes_are_rendered_the_right_way_up_and_round(frame: str, vhf_meshes, tmp_path: Path) -> None:
     rotation, scale = FRAMES[frame]
     folder = _reframed(vhf_meshes, rotation, scale, tmp_path / "vhf")
     subject = open_subject(SubjectRequest(str(folder)))
@@ -91,19 +94,12 @@ def test_reframed_meshes_come_back_to_ras_millimetres(frame: str, vhf_meshes, tm
     # The transform applied, composed with ours, is a pure translation: same way up and round.
     assert np.allclose(found.matrix @ (rotation * scale), np.eye(3), atol=1e-9), found.report()
     assert any(line.startswith("orientation: ") for line in found.lines)
-    assert ("units: m" in found.lines) == (scale == 0.001) or "units: m (" in " ".join(found.lines)
-
-
-@pytest.mark.parametrize("frame", ["x180", "y90", "LPS-metres"])
-def test_renders_of_reframed_meshes_are_the_right_way_up_and_round(frame: str, vhf_meshes, tmp_path: Path) -> None:
-    rotation, scale = FRAMES[frame]
-    subject = open_subject(SubjectRequest(str(_reframed(vhf_meshes, rotation, scale, tmp_path / "vhf"))))
-    iliacus = _centre(_anterior_view(subject, "iliacus"))
-    medialis = _centre(_anterior_view(subject, "vastus-medialis"))
-    lateralis = _centre(_anterior_view(subject, "vastus-lateralis"))
+    assert any(line.startswith("units: m (") for line in found.lines) == (scale == 0.001), found.lines
+    # And the renders: in the anterior view the left iliacus is drawn above the left vastus
+    # medialis, and (the subject's left on the viewer's right) the vastus lateralis lies lateral
+    # to it, further right.
+    iliacus, medialis, lateralis = map(_centre, _anterior_views(subject, ("iliacus", "vastus-medialis", "vastus-lateralis")))
     assert iliacus[0] < medialis[0] - 10, "the iliacus must be drawn above the vastus medialis"
-    # Anterior view: the subject's left is on the viewer's right, so in the left leg lateral is
-    # further right (larger column) than medial.
     assert lateralis[1] > medialis[1] + 3, "the vastus lateralis must lie lateral to the vastus medialis"
 
 
@@ -250,3 +246,21 @@ def test_a_reframed_single_upper_limb_comes_back_to_ras(frame: str, data: Path, 
     found = open_subject(SubjectRequest(str(folder))).orientation
     assert found.decided and not found.warnings, found.report()
     assert np.allclose(found.matrix @ (rotation * scale), np.eye(3), atol=1e-9), found.report()
+
+
+def test_the_calf_mri_with_its_x_axis_flipped_gives_the_lr_warning(data: Path, tmp_path: Path, capsys) -> None:
+    """The calf MRI names only its soleus labels (by a mapping file); flipping the header's x
+    axis puts the left soleus on the subject's right, and the build log says so."""
+    calf = data / "qmritools-calf-mri" / "labels.nii.gz"
+    mapping = tmp_path / "calf.map"
+    mapping.write_text("17 = soleus right\n18 = soleus left\n")
+    image = nib.load(calf)
+    flipped = tmp_path / "calf-flipped.nii.gz"
+    nib.save(nib.Nifti1Image(np.asanyarray(image.dataobj), np.diag([-1.0, 1, 1, 1]) @ image.affine), flipped)
+    assert main(["match", str(calf), "--map", str(mapping)]) == 0
+    assert "L/R flip" not in capsys.readouterr().out
+    site = tmp_path / "site"
+    assert main(["build", str(flipped), "--map", str(mapping), "-o", str(site), "--views", "1", "--size", "64",
+                 "--no-ssaa", "--triangles", "500", "--jobs", "1"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "warning: the structures labelled left lie on the subject's right" in out and "L/R flip" in out

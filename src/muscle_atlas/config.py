@@ -127,6 +127,8 @@ def load_project(path: str | Path) -> Project:
         raise ConfigError(f"invalid TOML ({exc})", path) from exc
     except RecursionError as exc:
         raise ConfigError("invalid TOML (nested too deeply)", path) from exc
+    except ValueError as exc:  # an integer of thousands of digits
+        raise ConfigError(f"invalid TOML ({_one_line(str(exc), 100)})", path) from exc
     problems = []
     for section, values in data.items():
         if section not in _SCHEMA:

@@ -87,7 +87,10 @@ def _scene_meshes(gltf: object, path: Path) -> list[MeshFile]:
             raise SourceError(f"node {index}: bad or cyclic node hierarchy", path)
         visited.add(index)
         node = nodes[index]
-        world = parent @ _local_matrix(node, path, index)
+        with np.errstate(over="ignore", invalid="ignore"):
+            world = parent @ _local_matrix(node, path, index)
+        if not np.all(np.isfinite(world)):
+            raise SourceError(f"node {index}: transform is not finite (with its parents')", path)
         if node.mesh is not None:
             mesh = _node_mesh(gltf, buffers, node.mesh, world, path)
             if mesh is not None:
@@ -170,7 +173,8 @@ class _Buffers:
         dtype = np.dtype(_COMPONENTS.get(acc.componentType, np.float32))
         width = _WIDTH.get(acc.type)
         if acc.componentType not in _COMPONENTS or width is None or acc.bufferView is None or acc.sparse is not None:
-            raise SourceError(f"accessor {index}: unsupported layout ({acc.type}, {acc.componentType})", self.path)
+            layout = f"{str(acc.type)[:20]}, {str(acc.componentType)[:20]}"
+            raise SourceError(f"accessor {index}: unsupported layout ({layout})", self.path)
         data, start, length, stride = self.view(acc.bufferView)
         item = dtype.itemsize * width
         stride = stride or item

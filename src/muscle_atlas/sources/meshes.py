@@ -51,12 +51,14 @@ def read_mesh(path: Path) -> trimesh.Trimesh:
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise SourceError("mesh has no triangles", path)
     vertices, faces = np.asarray(loaded.vertices), np.asarray(loaded.faces)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3:
+        raise SourceError("corrupt or unreadable mesh (vertices without three coordinates)", path)
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        raise SourceError("mesh has triangles whose corners are not among its vertices", path)
     if not np.all(np.isfinite(vertices)):
         raise SourceError("mesh has NaN or infinite coordinates", path)
     if np.abs(vertices).max() > MAX_COORDINATE:
         raise SourceError(f"mesh has coordinates beyond ±{MAX_COORDINATE:g}: not an anatomical surface", path)
-    if faces.min() < 0 or faces.max() >= len(vertices):
-        raise SourceError("mesh has triangles whose corners are not among its vertices", path)
     try:
         loaded.process()  # merge duplicate vertices (what process=True does), on checked numbers only
     except Exception as exc:
