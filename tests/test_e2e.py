@@ -111,4 +111,4 @@ def test_zanatomy_upper_limb_gltf_pages_show_their_muscle(data: Path, tmp_path: 
         text = html.read_text()
         assert "CC BY-SA 4.0" in text and "BodyParts3D" in text, html
     home = (site / "index.html").read_text()
-    assert "Muscles outside the atlas tree" in home and "Bones" in home and "Nerves" in home
+    assert "Muscles outside the atlas tree (12)" in home and "Bones (32)" in home and "Nerves (22)" in home

@@ -437,15 +437,14 @@ class SiteWriter(AtlasWriter):
             "muscles and muscle parts reconstructed from a segmentation: a turning 3D view, pictures from "
             f"{self.atlas.views} directions, the anatomy and measurements of each."
         )
-        for kind, names in _context_by_kind(self.atlas.matches):
-            intro += f"\n\n{kind}, drawn for orientation without a page of their own: {', '.join(names)}."
         if self.atlas.unidentified:
             labels = ", ".join(f"{m.key} ({m.name})" if m.name != m.key else m.key for m in self.atlas.unidentified)
             intro += (
                 f"\n\nUnidentified labels, drawn as context but without a page: {labels}. "
                 "Name them with a mapping file (--map) to give them pages."
             )
-        return self._simple_context(page, title=self.options.title, intro=intro,
+        context = [{"kind": kind, "names": names} for kind, names in _context_by_kind(self.atlas.matches)]
+        return self._simple_context(page, title=self.options.title, intro=intro, context_kinds=context,
                                     children=[self._card(page, c) for c in tops])  # fmt: skip
 
     def _tree(self, page: Page) -> list[dict]:
