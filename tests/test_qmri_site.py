@@ -413,3 +413,17 @@ def test_every_page_passes_the_nu_html_checker(site: Path) -> None:
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     messages = json.loads(result.stderr or '{"messages": []}')["messages"]
     assert [(m.get("url", "").rsplit("/site/", 1)[-1], m["message"]) for m in messages] == []
+
+
+def test_maps_with_the_jekyll_export_are_refused_in_one_line(leg: Path, tmp_path: Path, capsys) -> None:
+    """The reference's page format has no place for maps: asking for both is a one-line error,
+    before anything is computed."""
+    from muscle_atlas.cli import main
+
+    dixon = [str(leg / "water.nii.gz"), str(leg / "fat.nii.gz")]
+    code = main(["build", str(leg / "labels.nii.gz"), "--labels", str(leg / "labels.txt"), "--dixon", *dixon,
+                 "--format", "jekyll", "-o", str(tmp_path / "j")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "HTML site only" in err[0]
+    assert not (tmp_path / "j").exists()

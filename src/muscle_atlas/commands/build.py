@@ -74,6 +74,9 @@ def build_with_result(request: BuildRequest) -> tuple[Path, list]:
         raise AtlasError("the output folder must not be inside the source", output)
     if output.exists() and not output.is_dir():
         raise AtlasError("exists and is not a folder", output)
+    if request.maps is not None and request.format == "jekyll":
+        # The reference's page format has no place for them: they would be computed for nothing.
+        raise AtlasError("quantitative maps are shown in the HTML site only: build it without --format jekyll")
     output.parent.mkdir(parents=True, exist_ok=True)
     settings = request.settings
     subject = SubjectRequest(

@@ -376,7 +376,10 @@ class SiteWriter(AtlasWriter):
             site=self.site_context(home), page=self._home_context(home)))  # fmt: skip
         index = self.atlas.pages["muscle/"]
         self._write(out / "muscle" / "index.html", self.env.get_template("index.html").render(
-            site=self.site_context(index), page=self._simple_context(index, tree=self._tree(index))))  # fmt: skip
+            site=self.site_context(index), page=self._simple_context(index, tree=self._tree(index), data_files=[
+                {"url": self.url(index, f"data/{name}"), "name": name}
+                for name in ("measures.csv", "measures.json") if (self.renders.parent / name).exists()
+            ])))  # fmt: skip
         search = self.atlas.pages["search/"]
         self._write(out / "search" / "index.html", self.env.get_template("search.html").render(
             site=self.site_context(search), page=self._simple_context(search)))  # fmt: skip
