@@ -70,14 +70,17 @@ def test_totalsegmentator_examples(data: Path, tmp_path: Path, volume: str, task
     assert "Apache License 2.0" in (site / "index.html").read_text()
 
 
-def test_demo_builds_a_site_that_says_it_is_a_phantom(tmp_path: Path) -> None:
+def test_demo_builds_the_real_anatomy_atlas_with_its_attribution(tmp_path: Path) -> None:
     site = tmp_path / "demo"
-    assert main(["demo", "-o", str(site), "--views", "4", "--size", "96", "--no-ssaa"]) == 0
+    assert main(["demo", "-o", str(site), "--views", "2", "--size", "64", "--no-ssaa", "--jobs", "2"]) == 0
     pages = _pages(site)
-    muscles = {p for p in pages if p.count("/") == 2 and not p.endswith("compartment")}
-    assert len(muscles) >= 12
+    for page in ("muscle/leg/soleus", "muscle/thigh/vastus-lateralis", "muscle/arm/biceps-brachii",
+                 "muscle/forearm/pronator-teres", "muscle/back/latissimus-dorsi", "muscle/abdomen/psoas-major"):  # fmt: skip
+        assert page in pages, page
     for page in site.rglob("*.html"):
-        assert "synthetic phantom" in page.read_text().lower(), page
+        text = page.read_text()
+        assert "CC BY-SA 4.0" in text and "Visible Human Female" in text and "Z-Anatomy" in text, page
+    assert "real anatomy" in (site / "index.html").read_text()
 
 
 def test_zanatomy_upper_limb_gltf_pages_show_their_muscle(data: Path, tmp_path: Path) -> None:

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_new(sub)
     _add_quantify(sub)
+    from muscle_atlas.commands import study
+
+    study.add_parser(sub)
     return parser
 
 
@@ -131,6 +134,9 @@ def _add_render_options(p: argparse.ArgumentParser, quantity_maps: bool = False)
         help="no supersampled anti-aliasing (faster, jagged edges)",
     )
     p.add_argument("--triangles", type=int, default=None, help="triangle budget per structure (default 6000)")
+    p.add_argument("--sides", choices=("all", "both", "each"), default=None,
+                   help="side views where both sides exist: all (both, left, right; default), both, or each "
+                   "(left, right)")  # fmt: skip
     _add_orientation_options(p)
 
 
@@ -165,7 +171,7 @@ def _port(text: str) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="build the atlas of the embedded synthetic phantom (nothing to download)")
+    p = sub.add_parser("demo", help="build the atlas of the real anatomy shipped with the package (nothing to download)")
     p.add_argument("-o", "--output", default="demo-site", help="output folder (default: demo-site)")
     p.add_argument("--jobs", type=int, default=None, help="parallel render processes (default: all CPUs)")
     p.add_argument("--views", type=int, default=16, help="orientations per turntable (default 16)")
@@ -218,6 +224,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             size=args.size or 800,
             ssaa=args.ssaa is not False,
             animation_views=args.animation_views or 0,
+            sides=args.sides or "all",
+            image_format="png",  # renders for people to use: lossless stills
         )
         jobs = args.jobs or len(os.sched_getaffinity(0))
         request = SubjectRequest(
@@ -243,6 +251,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muscle_atlas.quantities.specs import specs_from_args
 
         return quantify.run(args.source, args.labels, args.label_map, specs_from_args(args), args.output)
+    if args.command == "study":
+        from muscle_atlas.commands import study
+
+        return study.run(args)
     if args.command == "new":
         from muscle_atlas.config import write_template
 

@@ -49,6 +49,7 @@ background = "white"             # a colour name or #rrggbb
 highlight = "#db141f"             # the colour of the structure a page is about
 ssaa = true
 animation_views = 0               # e.g. 64 for a smoother turn (a multiple of views)
+sides = "all"                     # side views where both sides exist: all (both, left, right), both, or each (left, right)
 triangles = 6000
 jobs = 0                          # 0 = all CPUs
 
@@ -91,10 +92,13 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "highlight": str,
         "ssaa": bool,
         "animation_views": int,
+        "sides": str,
         "triangles": int,
         "jobs": int,
     },
     "output": {"folder": str, "format": str, "reference_redirects": bool},
+    "study": {"folder": str, "manifest": str, "reference_group": str, "renders": str, "jobs": int, "scheduler": str,
+              "strict": bool},  # checked by commands.study
     "licence": {"name": str, "url": str, "holder": str, "dataset": str, "citation": str, "citation_url": str, "notice": str},
 }
 
@@ -158,6 +162,8 @@ def load_project(path: str | Path) -> Project:
         value = render.get(key)
         if isinstance(value, str) and not _is_colour(value, hex_only=key == "highlight"):
             problems.append(f"render.{key}: {value!r} is not a colour" + (" (#rrggbb)" if key == "highlight" else ""))
+    if isinstance(render.get("sides"), str) and render["sides"] not in ("all", "both", "each"):
+        problems.append(f"render.sides: must be all, both or each, not {render['sides']!r}")
     if isinstance(render.get("jobs"), int) and render["jobs"] < 0:
         problems.append("render.jobs: must be 0 (all CPUs) or more")
     fmt = project.get("output", "format")
@@ -274,6 +280,7 @@ def request_from(args: argparse.Namespace):
         highlight=project.get("render", "highlight", "#db141f"),
         ssaa=pick(args.ssaa, "render", "ssaa", True),
         animation_views=pick(args.animation_views, "render", "animation_views", 0),
+        sides=pick(getattr(args, "sides", None), "render", "sides", "all"),
     )
     try:
         settings.validate()

@@ -255,6 +255,7 @@ class RenderResult:
     quantities: Path | None = None  # folder of quantities.csv/.json, profiles.csv, histograms.json
     surface_maps: dict[str, dict] = field(default_factory=dict)  # structure path → map turntable
     warnings: list[str] = field(default_factory=list)
+    models: dict[str, dict] = field(default_factory=dict)  # turntable → its scene's GLB and colours
 
 
 def render_subject(
@@ -277,7 +278,7 @@ def render_subject(
                 [MatchResult(**{**m, "candidates": []}) for m in manifest["matches"]],
                 manifest["measures"], manifest["turntables"], 0, True, manifest.get("orientation", []),
                 out / QUANTITIES if manifest.get("quantities") else None, manifest.get("surface_maps", {}),
-                manifest.get("warnings", []),
+                manifest.get("warnings", []), manifest.get("models", {}),
             )  # fmt: skip
     subject = open_subject(request)
     maps = request.maps if request.maps is not None and not request.maps.empty else None
@@ -297,7 +298,8 @@ def render_subject(
     matches, findings = subject.matches, subject.orientation.report()
     del subject, surfaces  # the full-resolution meshes are not needed while rendering
     gc.collect()
-    work = pipeline.plan(detailed, matches, context, pipeline.hex_colour(settings.highlight))
+    work = pipeline.plan(detailed, matches, context, pipeline.hex_colour(settings.highlight), settings.sides,
+                         settings.models)  # fmt: skip
     surface_maps: dict[str, dict] = {}
     if surface_map is not None and quantified is not None:
         colours = {k: surface_map.colours(k) for k in surface_map.values}
@@ -328,13 +330,15 @@ def render_subject(
         "turntables": turntables,
         "measures": rows,
         "orientation": findings,
+        "models": pipeline.models_of(work),
         "matches": [{k: v for k, v in m.to_dict().items() if k not in ("side_code", "candidates")} for m in matches],
     }
     if quantified is not None:
         manifest.update({"quantities": True, "surface_maps": surface_maps, "warnings": warnings})
     manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     return RenderResult(matches, rows, turntables, len(rendered), False, findings,
-                        out / QUANTITIES if quantified is not None else None, surface_maps, warnings)  # fmt: skip
+                        out / QUANTITIES if quantified is not None else None, surface_maps, warnings,
+                        manifest["models"])  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

@@ -355,23 +355,23 @@ def validate_mode(mode: str) -> str:
 
 def side_conflicts(placed: list[Placed], to_ras: np.ndarray, overall: bool = True) -> list[str]:
     """Structures named left that lie on the subject's right (and vice versa), in RAS;
-    ``overall``: also say so when all of them are swapped."""
-    sided = [p for p in placed if p.match.side in ("left", "right")]
-    left = [float((to_ras @ p.centroid)[0]) for p in sided if p.match.side == "left"]
-    right = [float((to_ras @ p.centroid)[0]) for p in sided if p.match.side == "right"]
-    if not left or not right:
+    ``overall``: also say so when all of them are swapped. The midline is where the structures
+    present on both sides are mirrored, so a limb present on one side only does not move it."""
+    x_of = {id(p): float((to_ras @ p.centroid)[0]) for p in placed}
+    by_path: dict[str | None, dict[str, list[float]]] = {}
+    for p in placed:
+        if p.match.side in ("left", "right"):
+            by_path.setdefault(p.match.path, {}).setdefault(p.match.side, []).append(x_of[id(p)])
+    pairs = [(float(np.mean(s["left"])), float(np.mean(s["right"]))) for s in by_path.values() if len(s) == 2]
+    if not pairs:
         return []
-    mean_left, mean_right = float(np.mean(left)), float(np.mean(right))
-    if mean_left > mean_right:
+    if sum(left > right for left, right in pairs) > len(pairs) / 2:
         return [] if not overall else [
             "the structures labelled left lie on the subject's right and those labelled right on the left: "
             "either the side labels are swapped or the image is mirrored (the classic L/R flip)"
         ]
-    midline = (mean_left + mean_right) / 2
-    wrong = [
-        p for p in sided
-        if (p.match.side == "left") == (float((to_ras @ p.centroid)[0]) > midline)
-    ]  # fmt: skip
+    midline = float(np.median([(left + right) / 2 for left, right in pairs]))
+    wrong = [p for p in placed if p.match.side in ("left", "right") and (p.match.side == "left") == (x_of[id(p)] > midline)]
     return [
         f"{p.match.name!r} is labelled {p.match.side} but lies on the subject's "
         f"{'right' if p.match.side == 'left' else 'left'}"

@@ -79,6 +79,12 @@ def build_with_result(request: BuildRequest) -> tuple[Path, list]:
         raise AtlasError("quantitative maps are shown in the HTML site only: build it without --format jekyll")
     output.parent.mkdir(parents=True, exist_ok=True)
     settings = request.settings
+    if request.format == "jekyll":
+        # The reference's pages show one view per page (PNG stills by its names) and no 3D model.
+        from dataclasses import replace
+
+        sides = "both" if settings.sides == "all" else settings.sides
+        settings = replace(settings, image_format="png", models=False, sides=sides)
     subject = SubjectRequest(
         request.source, request.labels, request.map_file, request.inline_map, request.include,
         request.exclude, request.orientation, request.units, request.maps,
@@ -94,7 +100,8 @@ def build_with_result(request: BuildRequest) -> tuple[Path, list]:
 
         order = request.maps.dti_order if request.maps is not None and request.maps.dti is not None else None
         quantities = qmri.load(result.quantities, order, result.surface_maps)
-    atlas = gather(None, result.matches, result.turntables, result.measures, settings.views, quantities)
+    atlas = gather(None, result.matches, result.turntables, result.measures, settings.views, quantities,
+                   result.models, settings.image_format)  # fmt: skip
     provenance = request.provenance or detect(source)
     options = request.site
     options.size, options.thumb = settings.size, settings.thumb

@@ -54,6 +54,12 @@ class Atlas:
     views: int
     unidentified: list[MatchResult]
     quantities: Quantities | None = None  # quantitative maps, when the build was given some
+    # Turntable name → {"model": its scene's GLB stem, "highlight": {label key: "#rrggbb"}}
+    models: dict[str, dict] = field(default_factory=dict)
+    image_format: str = "webp"  # of the stills and thumbnails
+
+    def model_of(self, page: Page, variant: str) -> dict | None:
+        return self.models.get(f"{page.stem}-{variant}")
 
     def page_of(self, structure: Structure) -> Page | None:
         return self.pages.get(structure_path(structure))
@@ -83,7 +89,8 @@ def title_of(structure: Structure) -> str:
 
 
 def gather(tree: StructureTree | None, matches: list[MatchResult], turntables: list[str],
-           measures: list[dict], views: int, quantities: Quantities | None = None) -> Atlas:  # fmt: skip
+           measures: list[dict], views: int, quantities: Quantities | None = None,
+           models: dict[str, dict] | None = None, image_format: str = "webp") -> Atlas:  # fmt: skip
     """Pages for every structure present in the data, plus their ancestors."""
     tree = tree or load_tree()
     available: dict[str, list[str]] = defaultdict(list)  # stem → variants
@@ -113,4 +120,4 @@ def gather(tree: StructureTree | None, matches: list[MatchResult], turntables: l
     if quantities is not None:
         pages["methods/"] = Page(None, "methods", "methods/", "Methods: quantitative MRI")
     unidentified = [m for m in matches if m.status in ("unmatched", "ambiguous")]
-    return Atlas(pages, structure_pages, matches, measures, views, unidentified, quantities)
+    return Atlas(pages, structure_pages, matches, measures, views, unidentified, quantities, models or {}, image_format)

@@ -20,6 +20,9 @@ from muscle_atlas.site.provenance import Provenance
 
 ASSETS = "assets/"
 RENDERS = "assets/renders/"
+DRACO = "assets/vendor/draco/"  # the Draco decoder the 3D viewer loads for the compressed models
+DRACO_FILES = ("draco_wasm_wrapper.js", "draco_decoder.wasm", "LICENSE.txt")
+SIDE_LABELS = {"both": "both sides", "left": "left", "right": "right", "none": "model"}
 FACT_LABELS = (
     ("latin", "Latin name"), ("origin", "Origin"), ("insertion", "Insertion"), ("action", "Action"),
     ("innervation", "Innervation"), ("arterial_supply", "Arterial supply"),
@@ -121,11 +124,50 @@ class SiteWriter(AtlasWriter):
             "index_url": self.url(page, "muscle/"),
             "favicon_url": self.url(page, ASSETS + "favicon.svg"),
             "methods_url": self.url(page, "methods/") if self.atlas.quantities is not None else None,
+            "credits": self._credits(page),
         }
 
+    def _credits(self, page: Page) -> list[dict]:
+        """The licences of the code the site ships for its 3D viewer (footer links)."""
+        if not any(self.atlas.model_of(p, v) for p in self.atlas.structure_pages for v in p.variants):
+            return []
+        return [{"name": "model-viewer", "url": self.url(page, ASSETS + "vendor/model-viewer-LICENSE.txt")},
+                {"name": "Draco", "url": self.url(page, DRACO + "LICENSE.txt")}]  # fmt: skip
+
     def _render(self, page: Page, name: str, variant: str, index: int, thumb: bool = False) -> str:
-        suffix = "-thumb.png" if thumb else ".png"
+        suffix = f"-thumb.{self.atlas.image_format}" if thumb else f".{self.atlas.image_format}"
         return self.url(page, f"{RENDERS}{name}-{variant}-{index}{suffix}")
+
+    def _side_view(self, page: Page, variant: str) -> dict:
+        """One side variant of a page: its turntable, gallery and place in its scene's model."""
+        stem = f"{page.stem}-{variant}"
+        side = SIDE_NAMES[variant]
+        alt = page.title + (f", {side}" if side else "")
+        video = {
+            "webm": self.url(page, f"{RENDERS}{stem}.webm"), "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
+            "gif": self.url(page, f"{RENDERS}{stem}.gif"), "poster": self._render(page, page.stem, variant, 1),
+            "width": self.options.size, "height": self.options.size, "alt": f"{alt}, turning",
+        }  # fmt: skip
+        model = None
+        info = self.atlas.model_of(page, variant)
+        if info is not None:
+            region = page.structure.region or page.structure
+            model = {
+                "glb": self.url(page, f"{RENDERS}{info['model']}.glb"), "file": f"{info['model']}.glb",
+                "highlight": json.dumps(info["highlight"], separators=(",", ":"), sort_keys=True),
+                "poster": video["poster"], "alt": f"3D model: {alt}",
+                "scene": f"the {region.name.lower()}" + (f", {side}" if side else ""),
+            }  # fmt: skip
+        gallery = []
+        for index in range(1, self.atlas.views + 1):
+            # The first view keeps the reference's captions; the others name their side.
+            caption = f"{page.title if variant == page.primary else alt} - orientation {index}"
+            gallery.append({
+                "full": self._render(page, page.stem, variant, index),
+                "thumb": self._render(page, page.stem, variant, index, thumb=True),
+                "caption": caption, "title": caption, "width": self.options.thumb, "height": self.options.thumb,
+            })  # fmt: skip
+        return {"side": variant, "name": SIDE_LABELS[variant], "video": video, "model": model, "gallery": gallery}
 
     def _breadcrumbs(self, page: Page) -> list[dict]:
         crumbs = [{"name": "Home", "url": self.url(page, "")}, {"name": "Muscles", "url": self.url(page, "muscle/")}]
@@ -215,36 +257,22 @@ class SiteWriter(AtlasWriter):
                 facts.append({"label": "Also called", "value": ", ".join(s.facts.synonyms)})
         else:
             facts = [{"label": "Code", "value": str(s.code)}]
-        variant = page.primary
-        video = model = None
-        gallery: list[dict] = []
+        sides = [self._side_view(page, v) for v in page.variants]
+        primary = sides[0] if sides else None
+        video = primary["video"] if primary else None
+        model = primary["model"] if primary else None
+        gallery: list[dict] = primary["gallery"] if primary else []
         downloads: list[dict] = []
-        if variant:
-            stem = f"{page.stem}-{variant}"
-            side = SIDE_NAMES[variant]
-            alt = page.title + (f", {side}" if side else "")
-            video = {
-                "webm": self.url(page, f"{RENDERS}{stem}.webm"), "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
-                "gif": self.url(page, f"{RENDERS}{stem}.gif"), "poster": self._render(page, page.stem, variant, 1),
-                "width": self.options.size, "height": self.options.size, "alt": f"{alt}, turning",
-            }  # fmt: skip
-            model = {"glb": self.url(page, f"{RENDERS}{stem}.glb"), "poster": video["poster"], "alt": f"3D model: {alt}"}
-            for index in range(1, self.atlas.views + 1):
-                caption = f"{page.title} - orientation {index}"
-                gallery.append({
-                    "full": self._render(page, page.stem, variant, index),
-                    "thumb": self._render(page, page.stem, variant, index, thumb=True),
-                    "caption": caption, "title": caption, "width": self.options.thumb, "height": self.options.thumb,
-                })  # fmt: skip
-            for other in page.variants:
-                other_stem = f"{page.stem}-{other}"
-                label = SIDE_NAMES[other] or "model"
-                downloads.append({"label": f"3D model, {label} (GLB)", "url": self.url(page, f"{RENDERS}{other_stem}.glb"),
-                                  "size": _size(self.renders / f"{other_stem}.glb")})  # fmt: skip
-                downloads.append({"label": f"Animation, {label} (GIF)", "url": self.url(page, f"{RENDERS}{other_stem}.gif"),
-                                  "size": _size(self.renders / f"{other_stem}.gif")})  # fmt: skip
-            downloads.append({"label": "Orientation 1 image (PNG)", "url": video["poster"],
-                              "size": _size(self.renders / f"{stem}-1.png")})  # fmt: skip
+        for view in sides:
+            if view["model"] is not None and view["model"]["glb"] not in [d["url"] for d in downloads]:
+                downloads.append({"label": f"3D model, {view['model']['scene']} (GLB)", "url": view["model"]["glb"],
+                                  "size": _size(self.renders / view["model"]["file"])})  # fmt: skip
+            downloads.append({"label": f"Animation, {view['name']} (GIF)", "url": view["video"]["gif"],
+                              "size": _size(self.renders / f"{page.stem}-{view['side']}.gif")})  # fmt: skip
+        if primary is not None:
+            ext = self.atlas.image_format
+            downloads.append({"label": f"Orientation 1 image ({ext.upper()})", "url": video["poster"],
+                              "size": _size(self.renders / f"{page.stem}-{primary['side']}-1.{ext}")})  # fmt: skip
         qmri_part = self._qmri(page) if page.kind not in ("region", "limb") else None  # a group may have labels
         if qmri_part is not None:
             downloads += qmri_part["downloads"]
@@ -264,6 +292,8 @@ class SiteWriter(AtlasWriter):
             "video": video,
             "model": model,
             "gallery": gallery,
+            "sides": sides if len(sides) > 1 else [],  # the side switch's views, the first one shown
+            "draco_url": self.url(page, DRACO),
             "measures": self._measures(page) if page.kind in ("muscle", "head") else None,
             "children": [self._card(page, c) for c in page.children],
             "table": self._table(page) if page.kind in ("region", "limb") else None,
@@ -295,7 +325,8 @@ class SiteWriter(AtlasWriter):
             stem = surface["name"]
             surface.update({
                 "webm": self.url(page, f"{RENDERS}{stem}.webm"), "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
-                "poster": self.url(page, f"{RENDERS}{stem}-1.png"), "glb": self.url(page, f"{RENDERS}{stem}.glb"),
+                "poster": self.url(page, f"{RENDERS}{stem}-1.{self.atlas.image_format}"),
+                "glb": self.url(page, f"{RENDERS}{stem}.glb"),
                 "width": self.options.size, "height": self.options.size,
             })  # fmt: skip
             downloads.append({"label": f"3D model coloured by {surface['quantity'].lower()} (GLB)", "url": surface["glb"],
@@ -354,7 +385,7 @@ class SiteWriter(AtlasWriter):
         if page.children:
             data["subStructure"] = [{"@type": "AnatomicalStructure", "name": c.structure.name} for c in page.children]
         if gallery:
-            data["image"] = self.options.base_url + RENDERS + f"{page.stem}-{page.primary}-1.png"
+            data["image"] = self.options.base_url + RENDERS + f"{page.stem}-{page.primary}-1.{self.atlas.image_format}"
         if self.provenance.licence_url:
             data["license"] = self.provenance.licence_url
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -395,6 +426,7 @@ class SiteWriter(AtlasWriter):
         root = urlparse(self.options.base_url).path or "/"
         site_404 = {k: (root + v if isinstance(v, str) and k.endswith("_url") else v) for k, v in site_404.items()}
         site_404["root"] = root
+        site_404["credits"] = [{**c, "url": root + c["url"]} for c in site_404["credits"]]
         site_404["nav"] = [
             {**n, "url": root + n["url"], "children": [{**c, "url": root + c["url"]} for c in n["children"]]}
             for n in site_404["nav"]
@@ -426,7 +458,7 @@ class SiteWriter(AtlasWriter):
             "breadcrumbs": crumbs, "tags": [], "description": "", "latin": None, "facts": [], "video": None,
             "model": None, "gallery": [], "measures": None, "children": [], "table": None, "downloads": [],
             "prev": None, "next": None, "back": None, "jsonld": Markup(""), "intro": "", "tree": [],
-            "qmri": None, "qtable": None, "methods": None,
+            "qmri": None, "qtable": None, "methods": None, "sides": [], "draco_url": "",
         }  # fmt: skip
         base.update(extra)
         return base
@@ -469,19 +501,27 @@ class SiteWriter(AtlasWriter):
         vendor.mkdir(parents=True, exist_ok=True)
         for name in ("model-viewer.min.js", "model-viewer-LICENSE.txt"):
             (vendor / name).write_bytes((static / "vendor" / name).read_bytes())
-        self._write(out / ASSETS / "favicon.svg", FAVICON)
         renders = out / RENDERS
+        ext = self.atlas.image_format
+        names: set[str] = set()
         for page in self.atlas.structure_pages:
             for variant in page.variants:
                 stem = f"{page.stem}-{variant}"
-                names = [f"{stem}.{e}" for e in ("mp4", "webm", "gif", "glb")]
-                names += [f"{stem}-{i}{s}" for i in range(1, self.atlas.views + 1) for s in (".png", "-thumb.png")]
-                for name in names:
-                    link(self.renders / name, renders / name)
+                names.update(f"{stem}.{e}" for e in ("mp4", "webm", "gif"))
+                names.update(f"{stem}-{i}{s}" for i in range(1, self.atlas.views + 1) for s in (f".{ext}", f"-thumb.{ext}"))
+                info = self.atlas.model_of(page, variant)
+                if info is not None:
+                    names.add(f"{info['model']}.glb")
         if self.atlas.quantities is not None:
             for info in self.atlas.quantities.surface_maps.values():
-                for name in (f"{info['name']}-1.png", *(f"{info['name']}.{e}" for e in ("mp4", "webm", "glb"))):
-                    link(self.renders / name, renders / name)
+                names.update((f"{info['name']}-1.{ext}", *(f"{info['name']}.{e}" for e in ("mp4", "webm", "glb"))))
+        for name in sorted(names):
+            link(self.renders / name, renders / name)
+        if any(n.endswith(".glb") for n in names):  # the models are Draco-compressed
+            (out / DRACO).mkdir(parents=True, exist_ok=True)
+            for name in DRACO_FILES:
+                (out / DRACO / name).write_bytes((static / "vendor" / "draco" / name).read_bytes())
+        self._write(out / ASSETS / "favicon.svg", FAVICON)
 
     def _write_data(self, out: Path, written: list[str]) -> None:
         index = []

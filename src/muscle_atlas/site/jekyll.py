@@ -8,7 +8,8 @@ regions to ``/muscle/``, every other page to its region), the nested list of the
 in the reference's order and words, limited to the pages exported, then the page-image and
 gallery includes. Assets are named as the reference names them, below its ``urlimg``
 (``assets/images/``): ``muscles/gif/Leg-Soleus.gif`` with ``.mp4``/``.webm`` beside it,
-``muscles/png/Leg-Soleus-1.png`` and ``-1-thumb.png``. The
+``muscles/png/Leg-Soleus-1.png`` and ``-1-thumb.png`` (only the page's first side view is
+rendered, as PNG; no 3D model, which the reference's pages do not show). The
 ``/muscle/`` root page (``pages/muscle.md``) lists the limbs and regions. Where the reference's
 lists link a page by another permalink than its own (the scapular part of the deltoid), a plain
 redirect page at that permalink makes the link resolve, without Jekyll plugins.
@@ -137,7 +138,6 @@ class JekyllWriter(AtlasWriter):
         muscles = out / IMAGES / "muscles"
         for ext in ("gif", "mp4", "webm"):
             link(self.renders / f"{stem}.{ext}", muscles / "gif" / f"{name}.{ext}")
-        link(self.renders / f"{stem}.glb", muscles / "glb" / f"{name}.glb")
         for index in range(1, self.atlas.views + 1):
             link(self.renders / f"{stem}-{index}.png", muscles / "png" / f"{name}-{index}.png")
             link(self.renders / f"{stem}-{index}-thumb.png", muscles / "png" / f"{name}-{index}-thumb.png")

@@ -1,4 +1,4 @@
-/* muscle-atlas: menu, lightbox, search, sortable tables, 3D viewer. Progressive enhancement, no dependencies. */
+/* muscle-atlas: menu, lightbox, search, sortable tables, side switch, 3D viewer. Progressive enhancement, no dependencies. */
 (function () {
 'use strict';
 var d = document, html = d.documentElement, root = d.body.getAttribute('data-root') || '';
@@ -27,9 +27,8 @@ function initMenu() {
 
 /* Gallery lightbox (modal dialog) */
 function initLightbox() {
-  var links = $$('.gallery a[href]'), n = links.length;
-  if (!n) return;
-  var box, fig, bar, img, cap, count, btns, idx = 0, opener, inerted = [], sx = 0, sy = 0;
+  if (!$('.gallery a[href]')) return;
+  var links = [], n = 0, box, fig, bar, img, cap, count, btns, idx = 0, opener, inerted = [], sx = 0, sy = 0;
   function build() {
     box = el('div', { 'class': 'lightbox', role: 'dialog', 'aria-modal': 'true', 'aria-label': 'Image viewer',
       'aria-describedby': 'lightbox-caption', hidden: '' });
@@ -41,7 +40,6 @@ function initLightbox() {
     btns = [['‹ Previous', 'prev', -1], ['Next ›', 'next', 1], ['Close ×', 'close', 0]].map(function (b) {
       var x = el('button', { type: 'button', 'class': 'lightbox-' + b[1] }, b[0]);
       on(x, 'click', function () { b[2] ? show(idx + b[2]) : close(); });
-      x.hidden = b[2] !== 0 && n < 2;
       bar.appendChild(x);
       return x;
     });
@@ -84,13 +82,16 @@ function initLightbox() {
     cap.appendChild(count);
     if (n > 1) { new Image().src = links[(idx + 1) % n].href; new Image().src = links[(idx + n - 1) % n].href; }
   }
-  function open(i) {
+  function open(a) {
+    links = $$('.gallery a[href]').filter(function (l) { return !l.closest('[hidden]'); });
+    n = links.length;
     if (!box) build();
+    btns[0].hidden = btns[1].hidden = n < 2;
     opener = d.activeElement;
     [].forEach.call(d.body.children, function (c) { if (c !== box && !c.inert) { c.inert = true; inerted.push(c); } });
     box.hidden = false;
     html.classList.add('lightbox-open');
-    show(i);
+    show(Math.max(0, links.indexOf(a)));
     btns[2].focus();
   }
   function close() {
@@ -101,13 +102,42 @@ function initLightbox() {
     img.removeAttribute('src');
     if (opener && opener.focus) opener.focus();
   }
-  links.forEach(function (a, i) {
-    on(a, 'click', function (e) {
-      if (e.button || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-      e.preventDefault();
-      open(i);
-    });
+  on(d, 'click', function (e) { /* the galleries of every side, also those the switch adds later */
+    var a = e.target.closest && e.target.closest('.gallery a[href]');
+    if (!a || e.button || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    open(a);
   });
+}
+
+/* Side switch (Both / Left / Right): native radios, so arrows, touch and focus work as usual.
+   Each .side-group shows the child whose data-side is chosen; the first time a side is chosen
+   its <template> becomes markup (nothing of the other sides loads before). */
+function showSide(side) {
+  $$('.side-group').forEach(function (group) {
+    var shown = null;
+    [].slice.call(group.children).forEach(function (c) {
+      if (c.tagName === 'TEMPLATE' || !c.hasAttribute('data-side')) return;
+      c.hidden = c.getAttribute('data-side') !== side;
+      if (!c.hidden) shown = c;
+    });
+    if (!shown) {
+      var t = [].slice.call(group.children).filter(function (c) {
+        return c.tagName === 'TEMPLATE' && c.getAttribute('data-side') === side;
+      })[0];
+      if (t) {
+        shown = t.content.firstElementChild.cloneNode(true);
+        group.insertBefore(shown, t);
+      }
+    }
+    group.dispatchEvent(new CustomEvent('sidechange', { detail: { side: side, view: shown } }));
+  });
+}
+function initSides() {
+  var sw = $('.side-switch');
+  if (!sw) return;
+  sw.hidden = false;
+  on(sw, 'change', function (e) { if (e.target.name === 'side' && e.target.checked) showSide(e.target.value); });
 }
 
 /* Search: search-index.json = [{title, url, kind, text}] */
@@ -251,27 +281,69 @@ function loadViewer(src) {
     d.head.appendChild(s);
   });
 }
+/* A page's own structures in its scene's shared model: each structure is a material named
+   after its label key; the page's take their colours, the scene's others turn translucent. */
+var CONTEXT = [0.6038, 0.3419, 0.2961, 0.22]; /* the context muscle colour, linear RGBA */
+function linearRGBA(hex) {
+  return [1, 3, 5].map(function (i) {
+    var c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  }).concat([1]);
+}
+function paint(mv, colours) {
+  if (!mv.model || !colours) return;
+  mv.model.materials.forEach(function (m) {
+    var name = m.name || '', c = colours[name];
+    if (c) { m.pbrMetallicRoughness.setBaseColorFactor(linearRGBA(c)); m.setAlphaMode('OPAQUE'); }
+    else if (name.indexOf('context:') !== 0 && name !== 'mapped') {
+      m.pbrMetallicRoughness.setBaseColorFactor(CONTEXT); m.setAlphaMode('BLEND');
+    }
+  });
+}
+function parseColours(text) { try { return text ? JSON.parse(text) : null; } catch (err) { return null; } }
 function initViewers() {
   $$('figure.viewer').forEach(function (fig) {
-    var tools = $('.viewer-tools', fig), stage = $('.viewer-stage', fig), video, media, pauseB, held = false;
+    var tools = $('.viewer-tools', fig), stage = $('.viewer-stage', fig), caption = $('.viewer-caption', fig),
+      view, video, media, pauseB, held = false, mv, on3d = false, btn, msg;
     if (!tools || !stage) return;
-    video = $('video', stage);
-    media = video || $('img', stage);
+    function attr(name) { return (view && view.getAttribute(name)) || fig.getAttribute(name); }
+    function current() {
+      view = [].slice.call(stage.querySelectorAll('.side-view')).filter(function (v) { return !v.hidden; })[0] || null;
+      video = $('video', view || stage);
+      media = view || video || $('img', stage);
+    }
+    current();
     if (video) {
       pauseB = el('button', { type: 'button', 'class': 'secondary' });
-      var label = function () { pauseB.textContent = video.paused ? 'Play rotation' : 'Pause rotation'; };
-      on(video, 'play', label);
-      on(video, 'pause', label);
+      var label = function () { pauseB.textContent = !video || video.paused ? 'Play rotation' : 'Pause rotation'; };
+      on(stage, 'play', label, true);
+      on(stage, 'pause', label, true);
       on(pauseB, 'click', function () { held = !video.paused; held ? video.pause() : play(video); });
       if (matchMedia('(prefers-reduced-motion: reduce)').matches) { held = true; video.removeAttribute('autoplay'); video.pause(); }
       label();
       tools.appendChild(pauseB);
     }
+    on(stage, 'sidechange', function () {
+      $$('video', stage).forEach(function (v) { v.pause(); });
+      current();
+      if (caption && view && view.getAttribute('data-caption')) caption.textContent = view.getAttribute('data-caption');
+      if (on3d) { if (media) media.hidden = true; if (mv) load3d(); }
+      else if (video && !held) play(video);
+      if (pauseB) pauseB.textContent = video && !video.paused ? 'Pause rotation' : 'Play rotation';
+    });
     var glb = fig.getAttribute('data-model'), src = fig.getAttribute('data-viewer-src');
     if (!glb || !src || !window.customElements) return;
     if (webgl == null) webgl = hasWebGL();
     if (!webgl) return;
-    var btn = el('button', { type: 'button' }, 'Show 3D model'), msg = el('span', { 'class': 'viewer-msg', role: 'status' }), mv, on3d;
+    btn = el('button', { type: 'button' }, 'Show 3D model');
+    msg = el('span', { 'class': 'viewer-msg', role: 'status' });
+    function load3d() {
+      var url = attr('data-model');
+      mv.setAttribute('alt', attr('data-model-alt') || '');
+      mv.colours = parseColours(attr('data-model-highlight'));
+      if (mv.getAttribute('src') !== url) mv.setAttribute('src', url);
+      else paint(mv, mv.colours);
+    }
     function toggle(to3d) {
       on3d = to3d;
       mv.hidden = !to3d;
@@ -283,23 +355,30 @@ function initViewers() {
     on(btn, 'click', function () {
       msg.textContent = '';
       if (!mv) {
-        mv = el('model-viewer', { src: glb, alt: fig.getAttribute('data-model-alt') || '', 'camera-controls': '',
-          'auto-rotate': '', 'touch-action': 'pan-y', 'interaction-prompt': 'none', 'shadow-intensity': '0.6' });
+        mv = el('model-viewer', { 'camera-controls': '', 'auto-rotate': '', 'touch-action': 'pan-y',
+          'interaction-prompt': 'none', 'shadow-intensity': '0.6' });
         var poster = fig.getAttribute('data-model-poster'), w = fig.getAttribute('data-width'), h = fig.getAttribute('data-height');
         if (poster) mv.setAttribute('poster', poster);
         if (w && h) mv.style.aspectRatio = w + ' / ' + h;
         on(mv, 'error', function () { msg.textContent = 'The 3D model could not be displayed.'; });
+        on(mv, 'load', function () { paint(mv, mv.colours); });
         stage.appendChild(mv);
       }
       toggle(!on3d);
-      if (on3d) loadViewer(src).catch(function () { toggle(false); msg.textContent = 'The 3D viewer could not be loaded.'; });
+      if (!on3d) return;
+      var draco = fig.getAttribute('data-draco');
+      if (draco) { /* read by model-viewer when its module loads: the decoder comes from this site */
+        window.ModelViewerElement = window.ModelViewerElement || {};
+        window.ModelViewerElement.dracoDecoderLocation = new URL(draco, location.href).href;
+      }
+      loadViewer(src).then(load3d, function () { toggle(false); msg.textContent = 'The 3D viewer could not be loaded.'; });
     });
     tools.insertBefore(btn, tools.firstChild);
     tools.appendChild(msg);
   });
 }
 
-[initMenu, initLightbox, initSearch, initTables, initViewers].forEach(function (f) {
+[initMenu, initLightbox, initSearch, initTables, initSides, initViewers].forEach(function (f) {
   try { f(); } catch (err) { /* keep other features working */ }
 });
 })();

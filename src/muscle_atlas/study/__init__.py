@@ -1,0 +1,182 @@
+"""Study atlases: many subjects, group distributions, z-scores and quality control, on Dask.
+
+::
+
+    request = StudyRequest(source="thigh-cohort/", output="site")   # a BIDS-style folder or a CSV manifest
+    outcome = run_study(request)                                     # the site, the tidy table, the run report
+
+Steps: :mod:`~muscle_atlas.study.discover` finds the segmentations (one *item* per subject,
+session and acquisition); :mod:`~muscle_atlas.study.runner` runs one task per item
+(:func:`~muscle_atlas.study.task.process`) on a Dask cluster, skipping items whose result is
+cached; :mod:`~muscle_atlas.study.aggregate` builds the tidy table, z-scores, group statistics and
+QC findings; :mod:`~muscle_atlas.study.site` writes the pages.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.study.model import Item, Study, StudyError
+
+__all__ = ["RENDER_MODES", "StudyError", "StudyOutcome", "StudyRequest", "run_study"]
+
+RENDER_MODES = ("none", "reference", "all")
+
+
+@dataclass
+class StudyRequest:
+    source: str  # a study folder (BIDS-style) or a manifest (.csv/.tsv)
+    output: str = "study-site"
+    reference_group: str = "Control"
+    renders: str = "none"  # none | reference | all
+    jobs: int = 1  # local Dask worker processes (when no scheduler is given)
+    scheduler: str | None = None  # tcp://HOST:PORT of an existing Dask cluster
+    strict: bool = False  # a segmentation that fails makes the run fail (exit 2)
+    title: str = "Muscle study"
+    base_url: str = "http://127.0.0.1:8000/"
+    settings: RenderSettings = field(default_factory=RenderSettings)
+    triangles: int = 6000
+    orientation: str = "auto"
+    erode: int = 1
+    progress: bool = True
+
+
+@dataclass
+class StudyOutcome:
+    output: Path
+    study: Study
+    report: object  # runner.RunReport
+    data: object  # aggregate.StudyData
+    log: list[str]
+
+
+def _rendered_items(study: Study, mode: str, reference_group: str, log: list[str]) -> set[str]:
+    if mode == "all":
+        return {i.id for i in study.items}
+    if mode == "reference":
+        references = sorted(
+            (i for i in study.items if (p := study.participants.get(i.subject)) is not None and p.group == reference_group),
+            key=lambda i: (i.subject, i.session, i.acquisition),
+        )
+        if not references:
+            log.append(f"renders: no subject in the reference group {reference_group!r}; nothing rendered")
+            return set()
+        log.append(f"renders: {references[0].id}, the first subject of the reference group {reference_group}")
+        return {references[0].id}
+    return set()
+
+
+def run_study(request: StudyRequest) -> StudyOutcome:
+    from muscle_atlas.commands.build import cache_dir
+    from muscle_atlas.site.provenance import detect
+    from muscle_atlas.study.aggregate import aggregate
+    from muscle_atlas.study.discover import discover
+    from muscle_atlas.study.runner import run_items
+    from muscle_atlas.study.site import StudyOptions, StudySiteWriter
+    from muscle_atlas.study.task import TaskOptions
+
+    if request.renders not in RENDER_MODES:
+        raise StudyError(f"--renders must be one of {', '.join(RENDER_MODES)}, not {request.renders!r}")
+    if request.jobs < 1:
+        raise StudyError(f"--jobs must be at least 1, not {request.jobs}")
+    started = time.perf_counter()
+    study = discover(request.source)
+    output = Path(request.output).resolve()
+    root = Path(study.root).resolve()
+    if Path(study.source).is_dir() and (output == root or root in output.parents):
+        raise StudyError("the output folder must not be inside the study folder", output)
+    inputs = [Path(f).resolve() for i in study.items for f in (i.segmentation, i.labels, *i.maps.files()) if f]
+    inside = next((f for f in inputs if output in f.parents), None)
+    if inside is not None:  # a finished build replaces the output folder: never one holding the inputs
+        raise StudyError(f"the output folder holds an input of the study ({inside.name})", output)
+    if output.exists() and not output.is_dir():
+        raise StudyError("exists and is not a folder", output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cache = cache_dir(output) / "study"
+    cache.mkdir(parents=True, exist_ok=True)
+    log = [f"study: {study.source}: {len(study.items)} segmentations of {len(study.subjects())} subjects", *study.notes]
+    unknown = sorted({i.subject for i in study.items} - set(study.participants))
+    if study.participants and unknown:
+        log.append(f"participants.tsv has no row for {', '.join('sub-' + s for s in unknown)}: group n/a")
+    rendered = _rendered_items(study, request.renders, request.reference_group, log)
+    render_options = {**asdict(request.settings), "triangles": request.triangles}
+    base = TaskOptions(orientation=request.orientation, erode=request.erode, render=render_options)
+    options = {item.id: base.for_item(item.id in rendered) for item in study.items}
+
+    def note(result: dict) -> None:
+        if not result.get("ok"):
+            print(f"muscle-atlas: warning: {result['id']}: {result['error']}", file=sys.stderr)
+
+    report = run_items(study.items, options, cache, request.jobs, request.scheduler, request.progress, note)
+    for item_id in report.failed:
+        log.append(f"failed: {item_id}: {report.results[item_id]['error']}")
+    log.append(f"tasks: {len(report.processed)} processed on {report.scheduler or 'no cluster'}"
+               f"{f' ({report.workers} workers)' if report.workers else ''}, {len(report.cached)} from the cache, "
+               f"{len(report.failed)} failed, {report.seconds:.1f} s")  # fmt: skip
+    data = aggregate(study, report.results, request.reference_group)
+    if not any(data.group_of(s) == request.reference_group for s in data.subject_items):
+        log.append(f"no subject in the reference group {request.reference_group!r}: no z-scores or group comparisons")
+    provenance = detect(root)
+    options_site = StudyOptions(title=request.title, base_url=_with_slash(request.base_url), log=log,
+                                renders=request.renders)
+    staging = output.parent / f".{output.name}.building-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        items = {i.id: i for i in study.items}
+        for item_id in sorted(rendered):
+            if report.results.get(item_id, {}).get("ok"):
+                _write_atlas(items[item_id], options[item_id], cache, staging, request, provenance, options_site)
+        log.append(f"site: {time.perf_counter() - started:.1f} s in all")
+        StudySiteWriter(data, options_site, provenance, cache).write(staging)
+        _swap(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return StudyOutcome(output, study, report, data, log)
+
+
+def _write_atlas(item: Item, options, cache: Path, staging: Path, request: StudyRequest, provenance, site_options) -> None:
+    """The single-subject atlas of a rendered item, at ``atlas/<id>/`` (its renders are cached)."""
+    from muscle_atlas.site.atlas import gather
+    from muscle_atlas.site.html import SiteOptions, SiteWriter
+    from muscle_atlas.study.site import prune_unlinked
+    from muscle_atlas.study.task import atlas_cache, render
+
+    result = render(item, options, cache)
+    settings = request.settings
+    atlas = gather(None, result.matches, result.turntables, result.measures, settings.views)
+    folder = f"atlas/{item.id}/"
+    writer_options = SiteOptions(title=f"{item.id}: 3D atlas", base_url=site_options.base_url + folder,
+                                 size=settings.size, thumb=settings.thumb)  # fmt: skip
+    target = staging / folder
+    SiteWriter(atlas, provenance, writer_options, atlas_cache(cache, item) / "render" / "renders").write(target)
+    prune_unlinked(target)  # robots.txt, sitemap.xml, 404.html and unshown side variants: only what pages link
+    site_options.atlases[item.id] = folder
+    pages = {}
+    for page in atlas.structure_pages:
+        if page.primary and page.kind in ("muscle", "head"):
+            pages[page.structure.path] = {
+                "url": folder + page.path, "poster": f"{folder}assets/renders/{page.stem}-{page.primary}-1-thumb.png",
+                "width": settings.thumb, "height": settings.thumb,
+            }  # fmt: skip
+    site_options.atlas_pages[item.id] = pages
+
+
+def _swap(staging: Path, output: Path) -> None:
+    retired = output.parent / f".{output.name}.previous-{os.getpid()}"
+    if output.exists():
+        output.rename(retired)
+    staging.rename(output)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,300 @@
+"""From per-segmentation results to the study: the tidy table, reference statistics, z-scores,
+group comparisons and quality-control findings.
+
+Units of analysis. Every segmentation (subject, session, acquisition) is a row of the tidy table
+and gets its z-scores. Group statistics need one value per subject: a subject's value is the mean
+over the acquisitions of its first session (repeat acquisitions are compared on the subject's
+page, not counted twice). Group plots and tests use the mean of both legs (or the one leg there
+is); z-scores are per side, against the reference group's subjects' values of the same side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from muscle_atlas.study import stats
+from muscle_atlas.study.model import Participant, Study
+
+SIDE_ORDER = ("left", "right", "none")
+LEGS = "legs"  # the mean of both legs, for group analyses
+LR_RANGE = (0.67, 1.5)  # a left/right volume ratio outside this is a QC finding
+TIDY_COLUMNS = (
+    "subject", "session", "acquisition", "item", "group", "sex", "age", "structure", "muscle", "side", "measure",
+    "statistic", "erosion_voxels", "value", "unit", "z", "robust_z", "slice_mm", "slices_total",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Variable:
+    key: str
+    measure: str
+    statistic: str
+    erosion: int | None
+    label: str
+    unit: str
+    z: bool  # z-scored against the reference group
+    group: bool  # shown with group plots on muscle pages
+
+
+GEOMETRY = (
+    Variable("volume", "volume", "", None, "Volume", "mL", True, True),
+    Variable("max_csa", "max_csa", "", None, "Maximal cross-sectional area", "cm²", True, True),
+    Variable("volume_per_height_mass", "volume_per_height_mass", "", None, "Volume / (height × mass)", "mL/(m·kg)",
+             True, True),
+    Variable("slices", "slices", "", None, "Slices covered", "", False, False),
+    Variable("voxels", "voxels", "", None, "Voxels", "", False, False),
+    Variable("pieces", "pieces", "", None, "Pieces", "", False, False),
+    Variable("specks", "specks", "", None, "Specks (below 1 % of the voxels)", "", False, False),
+)  # fmt: skip
+QUANTITY_STATISTICS = ("mean", "median", "sd", "p25", "p75", "n_voxels", "coverage")
+
+
+@dataclass
+class Finding:
+    item: str
+    kind: str  # outlier | ratio | missing | pieces
+    structure: str
+    side: str
+    text: str
+
+
+@dataclass
+class StudyData:
+    study: Study
+    reference_group: str
+    results: dict[str, dict]  # item id → successful task result
+    failures: dict[str, dict]  # item id → failed result
+    variables: list[Variable] = field(default_factory=list)
+    structures: dict[str, dict] = field(default_factory=dict)  # path → name, code, sides
+    values: dict[tuple[str, str, str, str], float] = field(default_factory=dict)  # (item, path, side, var)
+    subject_values: dict[tuple[str, str, str, str], float] = field(default_factory=dict)  # (subject, path, side, var)
+    subject_items: dict[str, list[str]] = field(default_factory=dict)  # subject → the items averaged
+    reference: dict[tuple[str, str, str], stats.Describe] = field(default_factory=dict)  # (path, side, var)
+    z: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    robust: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+
+    def participant(self, subject: str) -> Participant:
+        return self.study.participants.get(subject) or Participant(subject)
+
+    def group_of(self, subject: str) -> str:
+        return self.participant(subject).group or "n/a"
+
+    def items_of(self, subject: str) -> list[dict]:
+        return [r for r in self.results.values() if r["item"]["subject"] == subject]
+
+    def groups(self) -> list[str]:
+        """Groups with subjects, the reference first."""
+        found = sorted({self.group_of(s) for s in self.subjects()})
+        return sorted(found, key=lambda g: (g != self.reference_group, g == "n/a", g))
+
+    def subjects(self) -> list[str]:
+        return sorted({r["item"]["subject"] for r in self.results.values()} |
+                      {f["item"]["subject"] for f in self.failures.values()})  # fmt: skip
+
+    def variable(self, key: str) -> Variable:
+        return next(v for v in self.variables if v.key == key)
+
+    def group_values(self, path: str, var: str, side: str = LEGS) -> dict[str, list[tuple[str, float]]]:
+        """Group → [(subject, value)] of the per-subject values."""
+        out: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for subject in self.subject_items:
+            value = self.subject_values.get((subject, path, side, var))
+            if value is not None:
+                out[self.group_of(subject)].append((subject, value))
+        return out
+
+
+def _number(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def aggregate(study: Study, results: dict[str, dict], reference_group: str) -> StudyData:
+    ok = {k: r for k, r in results.items() if r.get("ok")}
+    data = StudyData(study, reference_group, ok, {k: r for k, r in results.items() if not r.get("ok")})
+    quantity_vars: dict[str, Variable] = {}
+    for result in ok.values():
+        item, subject = result["id"], result["item"]["subject"]
+        person = data.participant(subject)
+        for s in result["structures"]:
+            entry = data.structures.setdefault(s["path"], {"name": s["name"], "code": s["code"], "sides": set()})
+            if not s["voxels"]:
+                continue
+            entry["sides"].add(s["side"])
+            key = (item, s["path"], s["side"])
+            data.values[(*key, "volume")] = s["volume_ml"]
+            data.values[(*key, "max_csa")] = s["max_csa_cm2"]
+            data.values[(*key, "slices")] = s["slices"]
+            data.values[(*key, "voxels")] = s["voxels"]
+            data.values[(*key, "pieces")] = s["pieces"]
+            data.values[(*key, "specks")] = s["specks"]
+            if person.height_m and person.weight_kg:
+                data.values[(*key, "volume_per_height_mass")] = s["volume_ml"] / (person.height_m * person.weight_kg)
+        units = {m["name"]: m["unit"] for m in result.get("maps", [])}
+        for q in result.get("quantities", []):
+            erosion = int(q["erosion_voxels"])
+            for statistic in QUANTITY_STATISTICS:
+                value = _number(q.get(statistic))
+                if value is None:
+                    continue
+                var = f"{q['map']}:{statistic}:{erosion}"
+                if var not in quantity_vars:
+                    unit = "" if statistic in ("n_voxels", "coverage") else units.get(q["map"], q.get("unit") or "")
+                    eroded = f", eroded {erosion} voxel{'s' if erosion != 1 else ''}" if erosion else ", raw"
+                    quantity_vars[var] = Variable(
+                        var, q["map"], statistic, erosion, f"{q['map']} {statistic}{eroded}", unit,
+                        statistic in ("mean", "median"), statistic == "median" and erosion > 0,
+                    )  # fmt: skip
+                data.values[(item, q["structure"], q["side"], var)] = value
+    present = {k[3] for k in data.values}
+    data.variables = [v for v in GEOMETRY if v.key in present] + [quantity_vars[k] for k in sorted(quantity_vars)]
+    _subject_values(data)
+    _reference(data)
+    _robust(data)
+    _findings(data)
+    data.rows = _tidy(data)
+    return data
+
+
+def _first_session_items(data: StudyData) -> dict[str, list[str]]:
+    by_subject: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for result in data.results.values():
+        item = result["item"]
+        by_subject[item["subject"]][item["session"]].append(result["id"])
+    return {s: sorted(sessions[min(sessions)]) for s, sessions in by_subject.items()}
+
+
+def _subject_values(data: StudyData) -> None:
+    data.subject_items = _first_session_items(data)
+    collected: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    subject_of = {item: subject for subject, items in data.subject_items.items() for item in items}
+    for (item, path, side, var), value in data.values.items():
+        if item in subject_of:
+            collected[(subject_of[item], path, side, var)].append(value)
+    for key, values in collected.items():
+        data.subject_values[key] = sum(values) / len(values)
+    legs: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for (subject, path, _side, var), value in data.subject_values.items():
+        legs[(subject, path, var)].append(value)
+    for (subject, path, var), values in legs.items():
+        data.subject_values[(subject, path, LEGS, var)] = sum(values) / len(values)
+
+
+def _reference(data: StudyData) -> None:
+    pooled: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for (subject, path, side, var), value in data.subject_values.items():
+        if data.group_of(subject) == data.reference_group:
+            pooled[(path, side, var)].append(value)
+    data.reference = {k: stats.describe(v) for k, v in pooled.items()}
+    zable = {v.key for v in data.variables if v.z}
+    for (item, path, side, var), value in data.values.items():
+        if var in zable:
+            z = stats.z_score(value, data.reference.get((path, side, var), stats.describe([])))
+            if z is not None:
+                data.z[(item, path, side, var)] = z
+
+
+def _robust(data: StudyData) -> None:
+    """Robust z-scores of volume and maximal cross-section across every segmentation of the study."""
+    series: dict[tuple[str, str, str], list[tuple[str, float]]] = defaultdict(list)
+    for (item, path, side, var), value in data.values.items():
+        if var in ("volume", "max_csa"):
+            series[(path, side, var)].append((item, value))
+    for (path, side, var), pairs in series.items():
+        for (item, _), z in zip(pairs, stats.robust_z([v for _, v in pairs]), strict=True):
+            if z is not None:
+                data.robust[(item, path, side, var)] = z
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    from muscle_atlas.site.qmri import fmt
+
+    return fmt(value, digits)
+
+
+def _findings(data: StudyData) -> None:
+    findings: list[Finding] = []
+    names = {p: s["name"] for p, s in data.structures.items()}
+    for item, result in sorted(data.results.items()):
+        by_side = {(s["path"], s["side"]): s for s in result["structures"]}
+        for path in sorted(data.structures):
+            expected = data.structures[path]["sides"]
+            for side in SIDE_ORDER:
+                if side in expected and not by_side.get((path, side), {}).get("voxels"):
+                    where = "" if side == "none" else f", {side}"
+                    findings.append(Finding(item, "missing", path, side, f"{names[path]}{where}: missing (other "
+                                            "segmentations of the study have it)"))  # fmt: skip
+            for side in SIDE_ORDER:
+                s = by_side.get((path, side))
+                if s and s["voxels"] and s["pieces"] > 1:
+                    findings.append(Finding(item, "pieces", path, side, f"{names[path]}, {side}: {s['pieces']} pieces, "
+                                            f"1 expected (pieces of at least 1 % of its {s['voxels']} voxels)"))  # fmt: skip
+            left, right = data.values.get((item, path, "left", "volume")), data.values.get((item, path, "right", "volume"))
+            if left and right:
+                ratio = left / right
+                if not LR_RANGE[0] <= ratio <= LR_RANGE[1]:
+                    findings.append(Finding(item, "ratio", path, "both", f"{names[path]}: left/right volume ratio "
+                                            f"{_fmt(ratio)} ({_fmt(left)} / {_fmt(right)} mL), outside "
+                                            f"{LR_RANGE[0]}–{LR_RANGE[1]}"))  # fmt: skip
+            for side in SIDE_ORDER:
+                for var, label, unit in (("volume", "volume", "mL"), ("max_csa", "maximal cross-section", "cm²")):
+                    z = data.robust.get((item, path, side, var))
+                    if z is not None and abs(z) > stats.ROBUST_Z_LIMIT:
+                        value = data.values[(item, path, side, var)]
+                        findings.append(Finding(item, "outlier", path, side, f"{names[path]}, {side}: {label} "
+                                                f"{_fmt(value)} {unit}, robust z = {_fmt(z, 2)} "
+                                                f"({'above' if z > 0 else 'below'} the study's median)"))  # fmt: skip
+    data.findings = findings
+
+
+def _tidy(data: StudyData) -> list[dict]:
+    rows = []
+    variables = {v.key: v for v in data.variables}
+    names = {p: s["name"] for p, s in data.structures.items()}
+    order = {key: index for index, key in enumerate(variables)}
+    for (item, path, side, var), value in sorted(data.values.items(), key=lambda kv: (*kv[0][:3], order[kv[0][3]])):
+        result = data.results[item]
+        info = result["item"]
+        person = data.participant(info["subject"])
+        v = variables[var]
+        rows.append({
+            "subject": info["subject"], "session": info["session"], "acquisition": info["acquisition"], "item": item,
+            "group": person.group, "sex": person.sex, "age": person.age, "structure": path, "muscle": names[path],
+            "side": side, "measure": v.measure, "statistic": v.statistic, "erosion_voxels": v.erosion, "value": value,
+            "unit": v.unit, "z": data.z.get((item, path, side, var)), "robust_z": data.robust.get((item, path, side, var)),
+            "slice_mm": result["grid"]["slice_mm"], "slices_total": result["grid"]["slices_total"],
+        })  # fmt: skip
+    return rows
+
+
+def write_tables(data: StudyData, folder) -> list:
+    """study.csv and study.parquet (pyarrow) of the tidy rows."""
+    import csv
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "study.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(TIDY_COLUMNS)
+        for row in data.rows:
+            writer.writerow(["" if row[c] is None else f"{row[c]:.6g}" if isinstance(row[c], float) else row[c]
+                             for c in TIDY_COLUMNS])  # fmt: skip
+    types = {"erosion_voxels": pa.int32(), "value": pa.float64(), "z": pa.float64(), "robust_z": pa.float64(),
+             "slice_mm": pa.float64(), "slices_total": pa.int32()}  # fmt: skip
+    schema = pa.schema([(c, types.get(c, pa.string())) for c in TIDY_COLUMNS])
+    table = pa.Table.from_pylist(data.rows, schema=schema)
+    pq.write_table(table, folder / "study.parquet", compression="zstd")
+    return [folder / "study.csv", folder / "study.parquet"]

@@ -1,0 +1,247 @@
+"""One segmentation of a study, from its files to a small result: the task the cluster runs.
+
+:func:`process` opens, matches and orients the segmentation through :mod:`muscle_atlas.subject`,
+splits both-leg labels into sides, measures every structure and side from its voxels, quantifies
+the maps found beside it, draws the mid-thigh QC thumbnail and, when asked, renders the subject
+(turntables, models: the single-subject pipeline). It writes its files into the item's cache
+folder, named by the content hash of its inputs and options, and returns a small dict.
+
+The task is idempotent: everything is written into a temporary folder that is renamed into place
+only when complete, so a retried task (its worker killed) or a task run twice finds either
+nothing or a complete result, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from muscle_atlas import __version__
+from muscle_atlas.errors import AtlasError
+from muscle_atlas.study.model import Item
+
+STUDY_VERSION = "1"  # bump when what a task computes changes: every cached subject is redone
+RESULT = "result.json"
+THUMB = "thumb.png"
+SPLIT_VOLUME = "split.nii.gz"
+SPLIT_TABLE = "split.tsv"
+QUANTITIES = "quantities"
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """What a task depends on besides its files (part of the cache key)."""
+
+    orientation: str = "auto"
+    erode: int = 1
+    thumb_size: int = 240
+    render: dict | None = None  # RenderSettings as a dict plus "triangles"; None: no renders
+    extra: dict = field(default_factory=dict)
+
+    def for_item(self, render: bool) -> TaskOptions:
+        return TaskOptions(self.orientation, self.erode, self.thumb_size, self.render if render else None, self.extra)
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(item: Item, options: TaskOptions) -> str:
+    """Content hash of the item's files, its options and our version (not of file names or places)."""
+    from muscle_atlas.render.pipeline import RENDER_VERSION
+
+    files = [item.segmentation, *([item.labels] if item.labels else []), *item.maps.files()]
+    contents = []
+    for path in files:
+        try:
+            contents.append(_file_digest(path))
+        except OSError as exc:  # the task reports it, naming the file
+            contents.append(f"unreadable:{path}:{exc.strerror}")
+    maps = asdict(item.maps)
+    for key in ("dixon", "dti"):
+        maps[key] = bool(maps[key])
+    maps["scalars"] = [[s["name"], s["unit"]] for s in maps["scalars"]]
+    blob = json.dumps([contents, maps, asdict(options), __version__, STUDY_VERSION,
+                       RENDER_VERSION if options.render else None], sort_keys=True)  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def item_folder(cache: Path, item: Item) -> Path:
+    return cache / "subjects" / item.id
+
+
+def result_folder(cache: Path, item: Item, key: str) -> Path:
+    return item_folder(cache, item) / key[:20]
+
+
+def atlas_cache(cache: Path, item: Item) -> Path:
+    return cache / "atlas" / item.id
+
+
+def cached_result(cache: Path, item: Item, key: str) -> dict | None:
+    path = result_folder(cache, item, key) / RESULT
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return result if result.get("key") == key and result.get("ok") else None
+
+
+def process(item: Item, options: TaskOptions, cache: str) -> dict:
+    """The task: measure one segmentation. User errors (bad files) come back as a failed result;
+    anything else raises, so that the cluster retries it."""
+    key = cache_key(item, options)
+    folder = result_folder(Path(cache), item, key)
+    done = cached_result(Path(cache), item, key)
+    if done is not None:  # an earlier attempt finished (a retry after the worker died late)
+        return done
+    started = time.perf_counter()
+    temporary = folder.parent / f".tmp-{uuid.uuid4().hex}"
+    temporary.mkdir(parents=True, exist_ok=True)
+    try:
+        result = _measure(item, options, Path(cache), temporary)
+    except AtlasError as exc:
+        shutil.rmtree(temporary, ignore_errors=True)
+        return failure(item, key, str(exc))
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    result.update({"key": key, "ok": True, "seconds": round(time.perf_counter() - started, 3), "worker_pid": os.getpid()})
+    (temporary / RESULT).write_text(json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8")
+    try:
+        os.rename(temporary, folder)
+    except OSError:  # another attempt put its complete result there first: keep that one
+        shutil.rmtree(temporary, ignore_errors=True)
+    return result
+
+
+def failure(item: Item, key: str, error: str) -> dict:
+    return {"id": item.id, "key": key, "ok": False, "error": " ".join(error.split())[:2000], "item": item.to_dict()}
+
+
+def _measure(item: Item, options: TaskOptions, cache: Path, out: Path) -> dict:
+    import numpy as np
+
+    from muscle_atlas.errors import SourceError
+    from muscle_atlas.study.voxels import measure_sides, split_sides, thumbnail
+    from muscle_atlas.subject import SubjectRequest, open_subject
+
+    subject = open_subject(SubjectRequest(item.segmentation, item.labels, orientation=options.orientation))
+    volume = subject.source.volume
+    if volume is None or subject.header_affine is None:
+        raise SourceError("a study needs NIfTI label volumes (this is a mesh source)", item.segmentation)
+    affine = subject.header_affine
+    log = [f"segmentation: {Path(item.segmentation).name}" + (f"; labels: {Path(item.labels).name}" if item.labels else "")]
+    log += subject.orientation.report()
+    log += [f"warning: {w}" for w in volume.warnings]
+    matched = [m for m in subject.matches if m.status == "matched"]
+    for m in subject.matches:
+        if m.status in ("unmatched", "ambiguous"):
+            log.append(f"label {m.key} ({m.name}): {m.status}, not measured")
+        elif m.status == "context":
+            log.append(f"label {m.key} ({m.name}): {m.structure or m.kind}, context, not measured")
+        elif m.method == "corrected" and m.note:
+            log.append(f"label {m.key} ({m.name}): {m.note}")
+    if not matched:
+        raise SourceError("no label names a muscle (check the label table with `muscle-atlas match`)", item.segmentation)
+    split = split_sides(volume.data, affine, subject.matches)
+    log += split.log
+    structures, grid = measure_sides(split, affine)
+    for s in structures:
+        if s.voxels and s.specks:
+            log.append(f"{s.name} {s.side}: {s.specks} speck(s) below 1 % of its voxels ({s.speck_voxels} voxels)")
+        if s.voxels and s.pieces > 1:
+            log.append(f"{s.name} {s.side}: split into {s.pieces} pieces")
+    # Thumbnail: original labels, one colour per matched label (the same muscle the same colour on both legs).
+    values = sorted(int(m.key) for m in matched if m.key.lstrip("-").isdigit())
+    picture, thumb = thumbnail(volume.data, affine, {v: i for i, v in enumerate(values)}, options.thumb_size)
+    picture.save(out / THUMB, optimize=True)  # type: ignore[attr-defined]
+    colours = {m.path: values.index(int(m.key)) for m in matched if m.key.lstrip("-").isdigit()}
+    result = {
+        "id": item.id, "item": item.to_dict(), "log": log, "grid": grid, "thumb": THUMB, "thumb_info": thumb,
+        "structures": [s.to_dict() for s in structures], "colours": colours,
+        "quantities": [], "maps": [], "rendered": False, "version": __version__,
+    }  # fmt: skip
+    if not item.maps.empty:
+        result["quantities"], result["maps"], warnings = _quantify(item, options, split, affine, volume.path, out)
+        log += [f"warning: {w}" for w in warnings]
+    if options.render is not None:
+        import nibabel as nib
+
+        # The sided volume and its table, at a fixed place (the render cache keys on their paths).
+        source = atlas_cache(cache, item) / "source"
+        source.mkdir(parents=True, exist_ok=True)
+        token = uuid.uuid4().hex
+        nib.save(nib.Nifti1Image(split.data.astype(np.int16 if split.data.max() < 32767 else np.int32), affine),
+                 source / f".{token}-{SPLIT_VOLUME}")  # fmt: skip
+        rows = ["index\tname"] + [f"{m.key}\t{m.name}" for m in split.matches]
+        (source / f".{token}-{SPLIT_TABLE}").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        for name in (SPLIT_VOLUME, SPLIT_TABLE):
+            os.replace(source / f".{token}-{name}", source / name)
+        render(item, options, cache)
+        result["rendered"] = True
+    return result
+
+
+def _quantify(item: Item, options: TaskOptions, split, affine, path: Path, out: Path) -> tuple[list, list, list[str]]:
+    from muscle_atlas.quantities import MapSpecs, ScalarMapSpec, quantify, write_tables
+    from muscle_atlas.sources.volume import LabelVolume
+
+    maps = item.maps
+    specs = MapSpecs(
+        dixon=(Path(maps.dixon[0]), Path(maps.dixon[1])) if maps.dixon else None,
+        dti=Path(maps.dti) if maps.dti else None,
+        scalars=[ScalarMapSpec(s.name, Path(s.path), s.unit) for s in maps.scalars], erode=options.erode,
+    )  # fmt: skip
+    result = quantify(LabelVolume(path, split.data, affine), split.matches, specs)
+    write_tables(result, out / QUANTITIES)
+    keep = ("structure", "side", "map", "unit", "erosion_voxels", "n_voxels", "coverage", "mean", "median", "sd",
+            "p25", "p75")
+    rows = [{k: _plain(row.get(k)) for k in keep} for row in result.rows]
+    infos = [{"name": m.name, "unit": m.unit, "kind": m.kind, "files": [Path(f).name for f in m.files]} for m in result.maps]
+    return rows, infos, list(result.warnings)
+
+
+def _plain(value: object) -> object:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()  # type: ignore[union-attr]
+    return value
+
+
+def render_request(item: Item, options: TaskOptions, cache: Path):
+    from muscle_atlas.subject import SubjectRequest
+
+    source = atlas_cache(cache, item) / "source"
+    return SubjectRequest(str(source / SPLIT_VOLUME), str(source / SPLIT_TABLE), orientation=options.orientation)
+
+
+def render_settings(options: TaskOptions):
+    from muscle_atlas.render.pipeline import RenderSettings
+
+    settings = dict(options.render or {})
+    triangles = int(settings.pop("triangles", 6000))
+    return RenderSettings(**settings), triangles
+
+
+def render(item: Item, options: TaskOptions, cache: Path):
+    """The single-subject pipeline's renders of the sided volume (cached by their own content
+    hash): called by the task, and again by the site writer, which then finds them done."""
+    from muscle_atlas.subject import render_subject
+
+    settings, triangles = render_settings(options)
+    out = atlas_cache(cache, item) / "render"
+    return render_subject(render_request(item, options, cache), out, 1, settings, triangles, progress=False)
