@@ -75,11 +75,11 @@ def test_click_home_to_soleus_video_lightbox_and_3d_viewer(page, server: str) ->
     dialog = page.get_by_role("dialog")
     dialog.wait_for()
     first = dialog.locator("img").get_attribute("src")
-    assert first.endswith("leg-soleus-both-1.png")
+    assert first.endswith("leg-soleus-both-1.webp")
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("() => document.querySelector('[role=dialog] img').src.endsWith('-2.png')")
+    page.wait_for_function("() => document.querySelector('[role=dialog] img').src.endsWith('-2.webp')")
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function("() => document.querySelector('[role=dialog] img').src.endsWith('-1.png')")
+    page.wait_for_function("() => document.querySelector('[role=dialog] img').src.endsWith('-1.webp')")
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
     # The 3D viewer loads the model.
@@ -87,7 +87,7 @@ def test_click_home_to_soleus_video_lightbox_and_3d_viewer(page, server: str) ->
     page.wait_for_function(
         "() => { const m = document.querySelector('model-viewer'); return m && m.loaded === true }", timeout=60000
     )
-    assert page.evaluate("document.querySelector('model-viewer').src").endswith("leg-soleus-both.glb")
+    assert page.evaluate("document.querySelector('model-viewer').src").endswith("leg-both-scene.glb")
     assert page.console_errors == []
 
 
@@ -155,3 +155,106 @@ def test_axe_finds_no_serious_accessibility_problem(page, server: str, path: str
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     serious = [(v["id"], v["impact"]) for v in results["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == []
+
+
+# --- issue #11: the side switch, the shared scene, nothing unreachable --------------------------------
+
+
+def _visible(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(selector, "els => els.filter(e => !e.closest('[hidden]'))"
+                                     ".map(e => e.getAttribute('src') || e.getAttribute('href'))")  # fmt: skip
+
+
+def test_side_switch_changes_the_turntable_and_the_gallery(page, server: str) -> None:
+    page.goto(server + "muscle/leg/soleus/")
+    group = page.get_by_role("group", name="Side shown")
+    group.wait_for()
+    radios = group.get_by_role("radio")
+    assert radios.count() == 3 and radios.nth(0).is_checked()
+    assert any(s.endswith("leg-soleus-both.webm") for s in _visible(page, ".viewer-stage video source"))
+    # Click: the left side's video plays, its gallery shows (and its lightbox).
+    group.get_by_role("radio", name="Left").click()  # where the label shows: the radio covers it
+    assert group.get_by_role("radio", name="Left").is_checked()
+    page.wait_for_function("() => { const v = [...document.querySelectorAll('.viewer-stage video')]"
+                           ".find(v => !v.closest('[hidden]')); return v && v.currentSrc.includes('-left.') "
+                           "&& v.currentTime > 0.2 }", timeout=15000)  # fmt: skip
+    links = _visible(page, ".gallery a")
+    assert len(links) == 8 and all("leg-soleus-left-" in h for h in links)
+    assert page.locator(".viewer-caption").inner_text().endswith("left, turning")
+    page.locator(".gallery:not([hidden]) a").nth(2).click()
+    assert page.get_by_role("dialog").locator("img").get_attribute("src").endswith("leg-soleus-left-3.webp")
+    page.keyboard.press("Escape")
+    # Keyboard: arrows move through the radios, focus is visible, the gallery follows.
+    group.get_by_role("radio", name="Left").focus()
+    page.keyboard.press("ArrowRight")
+    assert group.get_by_role("radio", name="Right").is_checked()
+    outline = page.evaluate("getComputedStyle(document.activeElement.nextElementSibling).outlineStyle")
+    assert outline not in ("", "none")
+    page.wait_for_function("() => [...document.querySelectorAll('.gallery')].some("
+                           "g => !g.hidden && g.dataset.side === 'right')")  # fmt: skip
+    assert all("leg-soleus-right-" in h for h in _visible(page, ".gallery a"))
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert group.get_by_role("radio", name="Both sides").is_checked()
+    assert all("leg-soleus-both-" in h for h in _visible(page, ".gallery a"))
+    assert page.console_errors == []
+
+
+def test_side_switch_is_hidden_without_javascript(browser, server: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    tab = context.new_page()
+    tab.goto(server + "muscle/leg/soleus/")
+    assert not tab.locator(".side-switch").is_visible()
+    assert tab.locator("video").count() == 1 and tab.locator(".gallery").count() == 1
+    assert all("leg-soleus-both-" in h for h in tab.eval_on_selector_all(".gallery a", "e => e.map(a => a.href)"))
+    context.close()
+
+
+def _red(page):
+    """Pixels of the 3D viewer's canvas in a highlight red (whatever the shading)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    url = page.evaluate("document.querySelector('model-viewer').toDataURL('image/png')")
+    rgb = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")).astype(int)
+    return (rgb[..., 0] > 110) & (rgb[..., 0] > 2.2 * rgb[..., 1]) & (rgb[..., 0] > 2.2 * rgb[..., 2])
+
+
+def _model_mask(page, server: str, path: str):
+    import time
+
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server + path)
+    page.get_by_role("button", name="Show 3D model").click()
+    page.wait_for_function("() => { const m = document.querySelector('model-viewer'); return m && m.loaded }",
+                           timeout=60000)  # fmt: skip
+    page.evaluate("() => { const m = document.querySelector('model-viewer'); m.autoRotate = false;"
+                  " m.cameraOrbit = '0deg 75deg auto'; m.jumpCameraToGoal(); }")  # fmt: skip
+    mask, deadline = _red(page), time.monotonic() + 20
+    while mask.mean() < 0.002 and time.monotonic() < deadline:  # painted on the model's load event
+        page.wait_for_timeout(300)
+        mask = _red(page)
+    outside = [u for u in requests if not u.startswith((server, "blob:", "data:"))]
+    assert outside == []  # the Draco decoder comes from the site (its worker from a blob)
+    assert any(u.endswith("draco_decoder.wasm") for u in requests)
+    return float(mask.mean()), mask, page.evaluate("document.querySelector('model-viewer').src")
+
+
+def test_3d_viewer_highlights_the_pages_structure_in_the_shared_scene(page, server: str) -> None:
+    soleus_share, soleus, soleus_src = _model_mask(page, server, "muscle/leg/soleus/")
+    anterior_share, anterior, anterior_src = _model_mask(page, server, "muscle/leg/tibialis-anterior/")
+    assert soleus_src == anterior_src and soleus_src.endswith("leg-both-scene.glb")  # one model, two pages
+    assert soleus_share > 0.002 and anterior_share > 0.002  # each page's structure in the highlight colour
+    overlap = (soleus & anterior).sum() / max(1, min(soleus.sum(), anterior.sum()))
+    assert overlap < 0.5, overlap  # … and not the same pixels
+    assert page.console_errors == []
+
+
+def test_no_file_of_the_site_is_unreachable(vhf_site: Path) -> None:
+    from sitecrawl import orphans
+
+    assert orphans(vhf_site) == []

@@ -95,7 +95,7 @@ def test_two_builds_of_the_same_input_are_byte_identical(tmp_path: Path) -> None
     first = _digest(build_site(volume, tmp_path / "a", labels=str(table)))
     second = _digest(build_site(volume, tmp_path / "b", labels=str(table)))
     kinds = {Path(name).suffix for name in first}
-    assert {".html", ".css", ".json", ".png", ".js", ".glb", ".gif"} <= kinds
+    assert {".html", ".css", ".json", ".webp", ".js", ".glb", ".gif"} <= kinds
     assert first == second
 
 

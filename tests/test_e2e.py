@@ -49,7 +49,7 @@ def test_calf_mri_with_a_mapping_file(data: Path, tmp_path: Path, capsys: pytest
         if label not in (17, 18):
             assert re.search(rf"\b{label}\b", home), label
     # The unnamed labels are drawn as context in the 3D model, not left out.
-    glb = (site / "assets/renders/leg-soleus-both.glb").read_bytes()
+    glb = (site / "assets/renders/leg-both-scene.glb").read_bytes()
     assert glb.count(b'"name":"13"') + glb.count(b'"13"') >= 1
     assert "BSD 3-Clause" in home
 
@@ -106,7 +106,7 @@ def test_zanatomy_upper_limb_gltf_pages_show_their_muscle(data: Path, tmp_path: 
         stem = page.removeprefix("muscle/").replace("/", "-")
         shown = 0
         for view in range(1, 5):
-            rgb = np.asarray(Image.open(renders / f"{stem}-right-{view}.png").convert("RGB")).astype(int)
+            rgb = np.asarray(Image.open(renders / f"{stem}-right-{view}.webp").convert("RGB")).astype(int)
             red = (rgb[..., 0] > 110) & (rgb[..., 0] > 2.2 * rgb[..., 1]) & (rgb[..., 0] > 2.2 * rgb[..., 2])
             shown += int(red.sum() >= 6)  # the highlight (or a first child's colour), whatever the shading
         assert shown >= 2, f"{page}: the muscle shows in {shown} of 4 views"

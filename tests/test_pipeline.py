@@ -47,15 +47,17 @@ def _render(folder: Path, out: Path, **extra) -> object:
 def test_outputs_measures_and_cache(small_phantom: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = _render(small_phantom, out)
-    assert not result.cached and result.rendered == len(result.turntables)
+    models = sorted(p.name for p in (out / "renders").glob("*.glb"))  # one per scene: region × side
+    assert models == sorted(f"{r}-{v}-scene.glb" for r in ("leg", "lower-limb") for v in ("left", "right", "both"))
+    assert not result.cached and result.rendered == len(result.turntables) + len(models)
     assert "leg-soleus-left" in result.turntables and "leg-soleus-both" in result.turntables
     assert "leg-superficial-posterior-compartment-right" in result.turntables
     assert "lower-limb-both" in result.turntables
     for name in result.turntables:
         for index in range(1, 5):
-            assert (out / "renders" / f"{name}-{index}.png").is_file()
-            assert (out / "renders" / f"{name}-{index}-thumb.png").is_file()
-        for ext in ("mp4", "webm", "gif", "glb"):
+            assert (out / "renders" / f"{name}-{index}.webp").is_file()
+            assert (out / "renders" / f"{name}-{index}-thumb.webp").is_file()
+        for ext in ("mp4", "webm", "gif"):
             assert (out / "renders" / f"{name}.{ext}").stat().st_size > 0
     with (out / "measures.csv").open() as handle:
         rows = {(r["structure"], r["side"]): r for r in csv.DictReader(handle)}
@@ -78,7 +80,7 @@ def test_same_input_gives_the_same_bytes(small_phantom: Path, tmp_path: Path) ->
     first, second = tmp_path / "a", tmp_path / "b"
     _render(small_phantom, first)
     _render(small_phantom, second)
-    files = sorted(p.relative_to(first) for p in (first / "renders").iterdir() if p.suffix in (".png", ".gif", ".glb"))
+    files = sorted(p.relative_to(first) for p in (first / "renders").iterdir() if p.suffix in (".webp", ".gif", ".glb"))
     assert len(files) > 50
     different = [str(f) for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
     assert different == []
@@ -93,14 +95,14 @@ def test_smoother_animation_keeps_the_stills(small_phantom: Path, tmp_path: Path
     _render(small_phantom, smooth, animation_views=16)
     name = "leg-soleus-left"
     for index in range(1, 5):
-        png = f"renders/{name}-{index}.png"
-        assert (plain / png).read_bytes() == (smooth / png).read_bytes()
+        still = f"renders/{name}-{index}.webp"
+        assert (plain / still).read_bytes() == (smooth / still).read_bytes()
     frames = list(iio.imiter(smooth / "renders" / f"{name}.mp4", plugin="FFMPEG"))
     assert len(frames) == 16
     assert len(list(iio.imiter(plain / "renders" / f"{name}.mp4", plugin="FFMPEG"))) == 4
 
 
-def test_gif_fits_600_kb_at_the_default_size(small_phantom: Path) -> None:
+def test_gif_fits_its_budget_at_the_default_size(small_phantom: Path) -> None:
     from muscle_atlas.render.encode import GIF_MAX_BYTES, write_gif
 
     rng = np.random.default_rng(0)

@@ -165,8 +165,8 @@ def test_map_turntable_is_coloured_by_fat_fraction_and_varies(site: Path) -> Non
     assert 'class="viewer map-viewer"' in html and "leg-soleus-both-map.webm" in html
     assert "coloured by fat fraction" in html
     assert re.search(r"<text [^>]*>≤ 0</text>.*<text [^>]*>≥ \d+</text>", html, re.S)  # the colour bar and its range
-    frame = np.asarray(Image.open(site / "assets/renders/leg-soleus-both-map-1.png").convert("RGB")).astype(int)
-    plain = np.asarray(Image.open(site / "assets/renders/leg-soleus-both-1.png").convert("RGB")).astype(int)
+    frame = np.asarray(Image.open(site / "assets/renders/leg-soleus-both-map-1.webp").convert("RGB")).astype(int)
+    plain = np.asarray(Image.open(site / "assets/renders/leg-soleus-both-1.webp").convert("RGB")).astype(int)
     red = (plain[..., 0] > 150) & (plain[..., 1] < 90) & (plain[..., 2] < 90)
     assert red.sum() > 500  # the plain turntable shows the soleus in its highlight colour …
     coloured = (frame.max(axis=-1) - frame.min(axis=-1)) > 60
@@ -186,7 +186,7 @@ def test_map_model_has_vertex_colours(site: Path) -> None:
     with_colours = [p for m in mapped.meshes for p in m.primitives if p.attributes.COLOR_0 is not None]
     assert len(with_colours) == 2  # the left and the right soleus
     assert all(mapped.materials[p.material].pbrMetallicRoughness.baseColorFactor[:3] == [1, 1, 1] for p in with_colours)
-    plain = pygltflib.GLTF2().load(str(site / "assets/renders/leg-soleus-both.glb"))
+    plain = pygltflib.GLTF2().load(str(site / "assets/renders/leg-both-scene.glb"))
     assert all(p.attributes.COLOR_0 is None for m in plain.meshes for p in m.primitives)
     if shutil.which("node") and (JS / "gltf-validator").is_dir():
         model = site / "assets/renders/leg-soleus-both-map.glb"

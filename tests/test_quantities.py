@@ -470,7 +470,7 @@ def test_cli_partial_overlap_is_a_warning(leg: Path, tmp_path: Path, capsys) -> 
     rows = list(csv.DictReader((tmp_path / "out" / "quantities.csv").open()))
     soleus = next(r for r in rows if r["structure"] == "leg/soleus" and r["side"] == "left")
     assert 0.3 < float(soleus["coverage"]) < 0.7 and soleus["edge_cut"] == "true"
-    assert "12 structures" in out
+    assert "14 structures" in out  # seven per leg, "Peroneus" as the lateral compartment
 
 
 # ---------------------------------------------------------------------------------------------

@@ -156,6 +156,12 @@ def test_synthetic_subject_sides_maps_and_thumbnail(tmp_path: Path) -> None:
     ff = next(q for q in result["quantities"] if q["map"] == "fat_fraction" and q["structure"] == "leg/soleus"
               and q["erosion_voxels"] == 0)  # fmt: skip
     assert ff["median"] == pytest.approx(10.0)
+    from muscle_atlas.study.aggregate import aggregate
+
+    data = aggregate(study, {item.id: result}, "Control")
+    assert data.values[(item.id, "leg/soleus", "left", "volume_per_height_mass")] == pytest.approx(16 / (1.70 * 65))
+    assert "fat_fraction:median:1" in [v.key for v in data.variables if v.group]
+    assert data.findings == []  # the tibialis anterior is right-sided in the whole study: not missing
     picture = Image.open(result_folder(tmp_path / "cache", item, result["key"]) / "thumb.png")
     assert max(picture.size) == 240
     # Seen from the feet: the subject's right (the right leg, +x) is on the image's left.
@@ -282,17 +288,38 @@ def test_every_shipped_file_is_linked_from_a_page(cohort_site: Path) -> None:
 # Dask: a cluster of two worker processes shared by the next tests, through --scheduler
 
 
+class _CountTasks:
+    """A scheduler plugin: the study tasks that finished (went to memory), in order."""
+
+    name = "muscle-atlas-test-count-tasks"
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def transition(self, key, start, finish, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if finish == "memory" and str(key).startswith("muscle-atlas-study-"):
+            self.keys.append(str(key))
+
+
 @pytest.fixture(scope="module")
 def cluster():
     from distributed import Client, LocalCluster
+    from distributed.diagnostics.plugin import SchedulerPlugin
 
+    counter = type("CountTasks", (_CountTasks, SchedulerPlugin), {})
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
         with Client(local) as client:
+            local.scheduler.add_plugin(counter())  # the scheduler runs in this process
             yield local, client
 
 
-def _tasks(client, since: float) -> list[str]:
-    return [t["key"] for t in client.get_task_stream(start=since) if str(t["key"]).startswith("muscle-atlas-study-")]
+def _tasks(client, since: int) -> list[str]:
+    """The study tasks the scheduler saw finish since ``since`` (a count of :func:`_all_tasks`)."""
+    return _all_tasks(client)[since:]
+
+
+def _all_tasks(client) -> list[str]:
+    return list(client.cluster.scheduler.plugins[_CountTasks.name].keys)
 
 
 def test_adding_a_subject_reprocesses_exactly_one(cluster, data: Path, tmp_path: Path) -> None:
@@ -302,11 +329,11 @@ def test_adding_a_subject_reprocesses_exactly_one(cluster, data: Path, tmp_path:
     manifest = _manifest(tmp_path / "m.csv", cohort, entries)
     out = tmp_path / "site"
     args = ["study", str(manifest), "-o", str(out), "--scheduler", local.scheduler_address, "--quiet"]
-    since = time.time()
+    since = len(_all_tasks(client))
     assert main(args) == 0
     assert len(_tasks(client, since)) == 2
     _manifest(manifest, cohort, [*entries, ("THIGH057", "fat")])
-    since = time.time()
+    since = len(_all_tasks(client))
     assert main(args) == 0
     tasks = _tasks(client, since)
     assert len(tasks) == 1 and "sub-THIGH057_acq-fat" in tasks[0]
@@ -352,7 +379,7 @@ def test_a_worker_killed_mid_run_loses_nothing(cluster, data: Path, tmp_path: Pa
             for address, keys in client.processing().items():
                 ours = [k for k in keys if str(k).startswith("muscle-atlas-study-")]
                 if ours and address in pids:
-                    time.sleep(0.2)  # let the task start its work
+                    time.sleep(0.05)  # let the task start its work
                     os.kill(pids[address], signal.SIGKILL)
                     killed.update(pid=pids[address], keys=ours)
                     return

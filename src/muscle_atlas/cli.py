@@ -3,7 +3,7 @@
 Errors a user can cause (:class:`~muscle_atlas.errors.AtlasError`) end in one line on stderr
 naming the file and the problem, with exit status 2 and no traceback. Anything else is a bug of
 ours: one line says so and names a crash report (traceback, version, arguments, platform) to
-attach to a bug report, with exit status 1.
+attach to a bug report, with exit status 1 (``MUSCLE_ATLAS_DEBUG=1`` prints the traceback instead).
 """
 
 from __future__ import annotations
@@ -284,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except Exception:
+        if os.environ.get("MUSCLE_ATLAS_DEBUG"):  # developers: the traceback, as Python prints it
+            raise
         return _report_bug(argv)
 
 

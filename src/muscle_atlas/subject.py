@@ -88,16 +88,13 @@ def place(source: Source, matches: list[MatchResult]) -> list[Placed]:
     placed: list[Placed] = []
     matched = {m.key: m for m in matches if m.status == "matched"}
     if source.volume is not None:
-        from scipy import ndimage
-
         volume = source.volume
         values = [int(k) for k in matched if k.lstrip("-").isdigit() and int(k) > 0]
-        positive = np.where(volume.data > 0, volume.data, 0)
-        boxes = ndimage.find_objects(positive)
+        boxes = volume.label_boxes()
         for value in values:
-            if value > len(boxes) or boxes[value - 1] is None:
+            box = boxes.get(value)
+            if box is None:
                 continue
-            box = boxes[value - 1]
             index = np.argwhere(volume.data[box] == value) + [s.start for s in box]
             world = index @ volume.affine[:3, :3].T + volume.affine[:3, 3]
             placed.append(Placed(matched[str(value)], world.mean(axis=0), _principal_length(world)))

@@ -57,8 +57,7 @@ def _inspect_volume(source: Source) -> Inspection:
     if volume is None:
         raise TypeError("not a volume source")
     counts = volume.label_counts()
-    positive = np.where(volume.data > 0, volume.data, 0)
-    boxes = ndimage.find_objects(positive) if counts else []
+    boxes = volume.label_boxes() if counts else {}
     table = source.table
     rows: list[InspectRow] = []
     for value in sorted(set(counts) | set(table.entries if table else {})):
@@ -73,8 +72,8 @@ def _inspect_volume(source: Source) -> Inspection:
             continue
         lo = hi = None
         pieces = 1
-        if value > 0 and value <= len(boxes) and boxes[value - 1] is not None:
-            block = boxes[value - 1]
+        block = boxes.get(value)
+        if block is not None:
             lo, hi = volume.world_bounds(block)
             _, pieces = ndimage.label(volume.data[block] == value, structure=_FULL_CONNECTIVITY)
         if pieces > 1:

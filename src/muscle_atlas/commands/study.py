@@ -19,7 +19,6 @@ import os
 import time
 from typing import Any
 
-EXIT_FAILED_SUBJECTS = 2
 STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
     "folder": str, "manifest": str, "reference_group": str, "renders": str, "jobs": int, "scheduler": str, "strict": bool,
 }  # fmt: skip
@@ -132,12 +131,8 @@ def run(args: argparse.Namespace) -> int:
     if report.failed:  # type: ignore[attr-defined]
         failed = ", ".join(report.failed)  # type: ignore[attr-defined]
         print(f"failed: {failed}")
-        if request.strict:
-            import sys
+        if request.strict:  # the site is written all the same; the exit status says it is incomplete
+            from muscle_atlas.study.model import StudyError
 
-            from muscle_atlas.cli import _one_line
-
-            print(f"muscle-atlas: error: {_one_line(f'{len(report.failed)} segmentation(s) failed (--strict): {failed}')}",  # type: ignore[attr-defined]
-                  file=sys.stderr)  # fmt: skip
-            return EXIT_FAILED_SUBJECTS
+            raise StudyError(f"{len(report.failed)} segmentation(s) failed (--strict): {failed}")  # type: ignore[attr-defined]
     return 0

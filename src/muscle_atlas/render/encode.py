@@ -60,7 +60,7 @@ def _ffmpeg(frames: list[np.ndarray], path: Path, fps: float, codec: list[str]) 
 
 def write_gif(frames: list[np.ndarray], path: Path, fps: float, size: int = GIF_SIZE) -> Path:
     """A looping GIF no larger than 300 KB: 32 colours, then fewer colours and pixels until it fits."""
-    for colors, scale in ((GIF_COLOURS, 1.0), (GIF_COLOURS, 0.8), (16, 0.7), (16, 0.5)):
+    for colors, scale in ((GIF_COLOURS, 1.0), (GIF_COLOURS, 0.8), (16, 0.7), (16, 0.5), (8, 0.35)):
         side = int(size * scale)
         images = [Image.fromarray(f).resize((side, side), Image.LANCZOS) for f in frames]
         palette = images[0].quantize(colors=colors, method=Image.Quantize.MEDIANCUT)

@@ -271,7 +271,7 @@ class SiteWriter(AtlasWriter):
                               "size": _size(self.renders / f"{page.stem}-{view['side']}.gif")})  # fmt: skip
         if primary is not None:
             ext = self.atlas.image_format
-            downloads.append({"label": f"Orientation 1 image ({ext.upper()})", "url": video["poster"],
+            downloads.append({"label": f"Orientation 1 image ({'WebP' if ext == 'webp' else 'PNG'})", "url": video["poster"],
                               "size": _size(self.renders / f"{page.stem}-{primary['side']}-1.{ext}")})  # fmt: skip
         qmri_part = self._qmri(page) if page.kind not in ("region", "limb") else None  # a group may have labels
         if qmri_part is not None:

@@ -167,6 +167,8 @@ def _bad_line(source: str, number: int, problem: str) -> LabelTableError:
 def _add(table: LabelTable, entry: LabelEntry, number: int) -> None:
     if not LABEL_RANGE[0] <= entry.value <= LABEL_RANGE[1]:
         raise _bad_line(table.source, number, f"label value {shorten(str(entry.value))} is out of range")
+    if not entry.name.strip():
+        raise _bad_line(table.source, number, "empty name")
     if len(entry.name) > MAX_NAME:
         raise _bad_line(table.source, number, f"name longer than {MAX_NAME} characters")
     if _CONTROL.search(entry.name):

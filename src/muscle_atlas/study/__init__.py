@@ -78,7 +78,7 @@ def run_study(request: StudyRequest) -> StudyOutcome:
     from muscle_atlas.study.aggregate import aggregate
     from muscle_atlas.study.discover import discover
     from muscle_atlas.study.runner import run_items
-    from muscle_atlas.study.site import StudyOptions, StudySiteWriter
+    from muscle_atlas.study.site import StudyOptions, StudySiteWriter, prune_unlinked
     from muscle_atlas.study.task import TaskOptions
 
     if request.renders not in RENDER_MODES:
@@ -136,6 +136,8 @@ def run_study(request: StudyRequest) -> StudyOutcome:
                 _write_atlas(items[item_id], options[item_id], cache, staging, request, provenance, options_site)
         log.append(f"site: {time.perf_counter() - started:.1f} s in all")
         StudySiteWriter(data, options_site, provenance, cache).write(staging)
+        if (staging / "atlas").is_dir():  # robots.txt, sitemap.xml, 404.html, unshown sides: only what pages link
+            prune_unlinked(staging, staging / "atlas")
         _swap(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -147,7 +149,6 @@ def _write_atlas(item: Item, options, cache: Path, staging: Path, request: Study
     """The single-subject atlas of a rendered item, at ``atlas/<id>/`` (its renders are cached)."""
     from muscle_atlas.site.atlas import gather
     from muscle_atlas.site.html import SiteOptions, SiteWriter
-    from muscle_atlas.study.site import prune_unlinked
     from muscle_atlas.study.task import atlas_cache, render
 
     result = render(item, options, cache)
@@ -158,15 +159,17 @@ def _write_atlas(item: Item, options, cache: Path, staging: Path, request: Study
                                  size=settings.size, thumb=settings.thumb)  # fmt: skip
     target = staging / folder
     SiteWriter(atlas, provenance, writer_options, atlas_cache(cache, item) / "render" / "renders").write(target)
-    prune_unlinked(target)  # robots.txt, sitemap.xml, 404.html and unshown side variants: only what pages link
     site_options.atlases[item.id] = folder
     pages = {}
     for page in atlas.structure_pages:
-        if page.primary and page.kind in ("muscle", "head"):
-            pages[page.structure.path] = {
-                "url": folder + page.path, "poster": f"{folder}assets/renders/{page.stem}-{page.primary}-1-thumb.png",
-                "width": settings.thumb, "height": settings.thumb,
-            }  # fmt: skip
+        if not (page.primary and page.kind in ("muscle", "head")):
+            continue
+        names = [f"{page.stem}-{page.primary}-1{kind}{ext}" for kind in ("-thumb", "") for ext in (".webp", ".png")]
+        poster = next((n for n in names if (target / "assets" / "renders" / n).is_file()), None)
+        if poster is not None:  # the first picture the atlas wrote (its image format is the atlas's choice)
+            size = settings.thumb if "-thumb" in poster else settings.size
+            pages[page.structure.path] = {"url": folder + page.path, "poster": f"{folder}assets/renders/{poster}",
+                                          "width": size, "height": size}  # fmt: skip
     site_options.atlas_pages[item.id] = pages
 
 

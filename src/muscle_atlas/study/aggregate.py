@@ -76,6 +76,7 @@ class StudyData:
     robust: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
+    _by_subject: dict[str, list[dict]] = field(default_factory=dict, repr=False)
 
     def participant(self, subject: str) -> Participant:
         return self.study.participants.get(subject) or Participant(subject)
@@ -84,7 +85,10 @@ class StudyData:
         return self.participant(subject).group or "n/a"
 
     def items_of(self, subject: str) -> list[dict]:
-        return [r for r in self.results.values() if r["item"]["subject"] == subject]
+        if not self._by_subject:
+            for result in self.results.values():
+                self._by_subject.setdefault(result["item"]["subject"], []).append(result)
+        return self._by_subject.get(subject, [])
 
     def groups(self) -> list[str]:
         """Groups with subjects, the reference first."""

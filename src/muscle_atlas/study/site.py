@@ -527,6 +527,7 @@ class StudySiteWriter:
                     for f in sorted(d.failures.values(), key=lambda f: f["id"])]  # fmt: skip
         return self.page(here, "qc", "Quality control", [("Quality control", here)], cards=cards, counts=counts,
                          failures=failures, limit=stats.ROBUST_Z_LIMIT, ratio=LR_RANGE, n_items=len(d.results),
+                         robust_min=stats.ROBUST_MIN,
                          log_url=self.url(here, "data/study-log.txt"))  # fmt: skip
 
     def _methods(self) -> dict:
@@ -541,6 +542,7 @@ class StudySiteWriter:
                          downloads=downloads, renders=self.options.renders, atlases=atlases)  # fmt: skip
 
 
+_DATA_ROOT = re.compile(r'<body[^>]* data-root="([^"]*)"')
 _REFERENCE = re.compile(r'(?:href|src|poster|data-model|data-model-poster|data-viewer-src)="([^"#?]*)')
 
 
@@ -558,8 +560,9 @@ def linked_files(folder: Path) -> set[Path]:
         if path.suffix != ".html":
             continue
         text = path.read_text(encoding="utf-8")
-        if 'id="search-form"' in text:
-            queue.append(folder / "search-index.json")
+        root = _DATA_ROOT.search(text)
+        if 'id="search-form"' in text and root:  # site.js fetches the index from the page's data-root
+            queue.append((path.parent / unquote(root.group(1)) / "search-index.json").resolve())
         for ref in _REFERENCE.findall(text):
             if not ref or ref.startswith(("http:", "https:", "mailto:", "data:", "/")):
                 continue
@@ -571,12 +574,12 @@ def linked_files(folder: Path) -> set[Path]:
     return seen
 
 
-def prune_unlinked(folder: Path) -> int:
-    """Remove the files no page links to (an atlas ships every side's stills and videos; a study
-    shows one), keeping licence files; returns how many were removed."""
+def prune_unlinked(folder: Path, within: Path | None = None) -> int:
+    """Remove the files under ``within`` (default: all) that no page of ``folder`` links to (an
+    atlas ships every side's stills and videos; a study shows one), keeping licence files."""
     keep = linked_files(folder)
     removed = 0
-    for path in sorted(folder.resolve().rglob("*")):
+    for path in sorted((within or folder).resolve().rglob("*")):
         if path.is_file() and path not in keep and "LICENSE" not in path.name:
             path.unlink()
             removed += 1

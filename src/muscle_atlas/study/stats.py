@@ -11,6 +11,7 @@ import numpy as np
 ROBUST_Z_LIMIT = 3.5  # Iglewicz and Hoaglin's modified z-score: |z| > 3.5 is a possible outlier
 ROBUST_Z_FACTOR = 0.6745  # Φ⁻¹(0.75): makes the MAD comparable with the SD of a normal sample
 Z_LIMIT = 2.0  # subject pages mark |z| > 2 against the reference group
+ROBUST_MIN = 8  # fewer values: a MAD means little, no robust z-scores
 
 
 @dataclass
@@ -66,9 +67,10 @@ def z_score(value: float | None, reference: Describe) -> float | None:
 
 
 def robust_z(values: Sequence[float]) -> list[float | None]:
-    """0.6745 (x − median) / MAD for every value; None where the MAD is 0 (or too few values)."""
+    """0.6745 (x − median) / MAD for every value; None where the MAD is 0 or with fewer than
+    :data:`ROBUST_MIN` values."""
     x = np.asarray(values, dtype=float)
-    if x.size < 3:
+    if x.size < ROBUST_MIN:
         return [None] * int(x.size)
     median = float(np.median(x))
     mad = float(np.median(np.abs(x - median)))

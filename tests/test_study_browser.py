@@ -1,0 +1,139 @@
+"""A study site in a real browser (Debian Chromium driven by Playwright), with the Nu HTML checker
+and axe-core, reusing test_browser.py's set-up: a muscle page, a subject page with repeat
+acquisitions, the QC page, a crawl for broken links, and the embedded atlas of the reference
+subject rendered at tiny settings."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+from muscle_atlas.cli import main
+from muscle_atlas.commands.serve import make_server
+from test_browser import JS, browser, page  # noqa: F401 - the browser and page fixtures
+
+ENTRIES = [("THIGH029", "T2w"), ("THIGH031", "T1w"), ("THIGH031", "fat"), ("THIGH022", "T1w"), ("THIGH022", "water"),
+           ("THIGH034", "T2w"), ("THIGH040", "T1w"), ("THIGH112", "stir")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def study_site(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cohort = data / "thigh-cohort"
+    if not cohort.is_dir():
+        pytest.skip("the thigh cohort is not in the data folder")
+    folder = tmp_path_factory.mktemp("study")
+    rows = ["subject,session,acquisition,segmentation,labels"]
+    for subject, acquisition in ENTRIES:
+        seg = cohort / f"sub-{subject}" / "anat" / f"sub-{subject}_acq-{acquisition}_dseg.nii.gz"
+        rows.append(f"{subject},,{acquisition},{seg},{cohort / 'dseg.tsv'}")
+    (folder / "subjects.csv").write_text("\n".join(rows) + "\n")
+    (folder / "participants.tsv").write_text((cohort / "participants.tsv").read_text(encoding="utf-8"), encoding="utf-8")
+    out = folder / "site"
+    args = ["study", str(folder / "subjects.csv"), "-o", str(out), "--jobs", "1", "--quiet", "--renders", "reference",
+            "--views", "4", "--size", "96", "--no-ssaa", "--title", "Thigh study"]  # fmt: skip
+    assert main(args) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(study_site: Path) -> Iterator[str]:
+    httpd = make_server(study_site, 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _watch(tab) -> list:
+    failed: list = []
+    tab.on("response", lambda r: failed.append((r.status, r.url)) if r.status >= 400 else None)
+    return failed
+
+
+def test_home_to_muscle_to_subject_and_qc(page, server: str) -> None:  # noqa: F811
+    failed = _watch(page)
+    page.goto(server)
+    assert page.locator("h1").inner_text() == "Thigh study"
+    page.locator("main").get_by_role("link", name="Vastus lateralis").click()
+    page.wait_for_url("**/muscle/thigh/vastus-lateralis/")
+    assert page.locator("svg.study-plot[role=img]").count() == 2
+    page.locator("summary", has_text="Numbers").first.click()
+    assert page.get_by_role("rowheader", name="sub-THIGH022").first.is_visible()
+    assert page.locator(".study-atlas img").evaluate("img => img.naturalWidth") > 0  # the reference subject's render
+    page.locator(".study-atlas figcaption a", has_text="turning view").click()
+    page.wait_for_url("**/atlas/sub-THIGH029_acq-T2w/muscle/thigh/vastus-lateralis/")
+    page.goto(server + "subject/sub-THIGH022/")
+    assert page.get_by_role("heading", name="Repeat acquisitions side by side: T1w and water").is_visible()
+    header = page.locator("table.study-z").first.locator("thead th").nth(3)  # sortable by site.js
+    header.locator("button").click()
+    assert header.get_attribute("aria-sort") in ("ascending", "descending")
+    page.goto(server + "qc/")
+    cards = page.locator(".study-qc-card")
+    assert cards.count() >= 1
+    assert cards.first.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+    page.goto(server + "search/?q=THIGH022")
+    page.wait_for_selector("#search-results a")
+    assert "subject/sub-THIGH022/" in page.locator("#search-results a").first.get_attribute("href")
+    assert failed == [] and page.console_errors == []
+
+
+def test_crawl_finds_no_broken_link(server: str, study_site: Path) -> None:
+    from muscle_atlas.study.site import linked_files
+
+    seen, queue, broken = set(), [server], []
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        try:
+            with urllib.request.urlopen(url) as response:  # noqa: S310 - our own 127.0.0.1 server
+                body, kind = response.read(), response.headers.get("Content-Type", "")
+        except Exception as exc:
+            broken.append((url, str(exc)))
+            continue
+        if "html" in kind:
+            for ref in re.findall(r'(?:href|src|poster|data-model|data-model-poster|data-viewer-src)="([^"#?]+)"',
+                                  body.decode()):  # fmt: skip
+                target = urljoin(url, ref)
+                if urlparse(target).netloc == urlparse(server).netloc:
+                    queue.append(target)
+    assert broken == []
+    shipped = {p.resolve() for p in study_site.rglob("*") if p.is_file()}
+    assert shipped - linked_files(study_site) == set()
+
+
+def test_study_pages_pass_the_nu_html_checker(study_site: Path) -> None:
+    jar = JS / "vnu-jar" / "build" / "dist" / "vnu.jar"
+    if shutil.which("java") is None or not jar.is_file():
+        pytest.skip("vnu-jar or java missing (make test installs vnu-jar)")
+    pages = [str(p) for p in sorted(study_site.rglob("*.html")) if "/atlas/" not in str(p)]
+    pages += [str(p) for p in sorted((study_site / "atlas").rglob("muscle/thigh/*/index.html"))][:2]
+    result = subprocess.run(["java", "-jar", str(jar), "--errors-only", "--format", "json", *pages],
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    assert [(m.get("url", "").rsplit("/site/", 1)[-1], m["message"]) for m in messages] == []
+    assert len(pages) > 15
+
+
+@pytest.mark.parametrize("path", ["muscle/thigh/vastus-lateralis/", "subject/sub-THIGH022/", "qc/", ""])
+def test_axe_finds_no_serious_accessibility_problem(page, server: str, path: str) -> None:  # noqa: F811
+    axe = JS / "axe-core" / "axe.min.js"
+    if not axe.is_file():
+        pytest.skip("axe-core missing (make test installs it)")
+    page.goto(server + path)
+    page.add_script_tag(path=str(axe))
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results["violations"]
+               if v["impact"] in ("serious", "critical")]  # fmt: skip
+    assert serious == []
