@@ -34,11 +34,12 @@ def one_run(data: Path, workers: int, renders: str, settings: RenderSettings) ->
         started = time.perf_counter()
         outcome = run_study(request)
         seconds = time.perf_counter() - started
+        load = os.getloadavg()[0]
         report = outcome.report
         return {
             "workers": workers, "renders": renders, "seconds": seconds, "items": len(outcome.study.items),
             "subjects": len(outcome.study.subjects()), "tasks": len(report.processed),  # type: ignore[attr-defined]
-            "task_seconds": report.seconds,  # type: ignore[attr-defined]
+            "task_seconds": report.seconds, "load": load,  # type: ignore[attr-defined]
         }  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -46,13 +47,13 @@ def one_run(data: Path, workers: int, renders: str, settings: RenderSettings) ->
 
 def table(rows: list[dict], settings: RenderSettings) -> str:
     lines = [
-        "| workers | renders | wall time | segmentations / min | subjects / min |",
-        "|---:|---|---:|---:|---:|",
+        "| workers | renders | wall time | segmentations / min | subjects / min | load average (1 min) after |",
+        "|---:|---|---:|---:|---:|---:|",
     ]
     for r in rows:
         minutes = r["seconds"] / 60
         lines.append(f"| {r['workers']} | {r['renders']} | {r['seconds']:.1f} s | {r['items'] / minutes:.1f} | "
-                     f"{r['subjects'] / minutes:.1f} |")  # fmt: skip
+                     f"{r['subjects'] / minutes:.1f} | {r['load']:.1f} |")  # fmt: skip
     cpu = os.cpu_count()
     lines += [
         "",
@@ -60,7 +61,8 @@ def table(rows: list[dict], settings: RenderSettings) -> str:
         f"every segmentation a task), local Dask cluster of N worker processes with one thread each, on "
         f"{platform.machine()} with {cpu} CPUs ({platform.python_implementation()} {platform.python_version()}). "
         f"Wall time includes starting the cluster and writing the site. Reference renders: one subject, "
-        f"{settings.views} views of {settings.size}×{settings.size}{'' if settings.ssaa else ' without SSAA'}.",
+        f"{settings.views} views of {settings.size}×{settings.size}{'' if settings.ssaa else ' without SSAA'}. A load "
+        f"average above {cpu} means other work shared the CPUs during the run.",
     ]
     return "\n".join(lines)
 

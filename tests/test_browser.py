@@ -233,7 +233,7 @@ def _model_mask(page, server: str, path: str):
     page.wait_for_function("() => { const m = document.querySelector('model-viewer'); return m && m.loaded }",
                            timeout=60000)  # fmt: skip
     page.evaluate("() => { const m = document.querySelector('model-viewer'); m.autoRotate = false;"
-                  " m.cameraOrbit = '0deg 75deg auto'; m.jumpCameraToGoal(); }")  # fmt: skip
+                  " m.cameraOrbit = '90deg 75deg auto'; m.jumpCameraToGoal(); }")  # fmt: skip (from the side)
     mask, deadline = _red(page), time.monotonic() + 20
     while mask.mean() < 0.002 and time.monotonic() < deadline:  # painted on the model's load event
         page.wait_for_timeout(300)
@@ -249,8 +249,8 @@ def test_3d_viewer_highlights_the_pages_structure_in_the_shared_scene(page, serv
     anterior_share, anterior, anterior_src = _model_mask(page, server, "muscle/leg/tibialis-anterior/")
     assert soleus_src == anterior_src and soleus_src.endswith("leg-both-scene.glb")  # one model, two pages
     assert soleus_share > 0.002 and anterior_share > 0.002  # each page's structure in the highlight colour
-    overlap = (soleus & anterior).sum() / max(1, min(soleus.sum(), anterior.sum()))
-    assert overlap < 0.5, overlap  # … and not the same pixels
+    same = (soleus & anterior).sum() / max(1, (soleus | anterior).sum())
+    assert same < 0.3, same  # … and not the same pixels (seen from the side: the soleus behind, the other in front)
     assert page.console_errors == []
 
 

@@ -333,7 +333,8 @@ def render_subject(
     if quantified is not None:
         manifest.update({"quantities": True, "surface_maps": surface_maps, "warnings": warnings})
     manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
-    return RenderResult(matches, rows, turntables, len(rendered), False, findings,
+    pictures = [n for n in rendered if not n.endswith(pipeline.MODEL_SUFFIX)]  # the models are counted apart
+    return RenderResult(matches, rows, turntables, len(pictures), False, findings,
                         out / QUANTITIES if quantified is not None else None, surface_maps, warnings,
                         manifest["models"])  # fmt: skip
 

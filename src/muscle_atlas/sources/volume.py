@@ -64,21 +64,8 @@ class LabelVolume:
         return {int(v): int(c) for v, c in zip(values, counts, strict=True) if v != 0}
 
     def label_boxes(self) -> dict[int, tuple[slice, ...]]:
-        """Index bounding box of every positive label, for any label values.
-
-        ``scipy.ndimage.find_objects`` on the raw labels allocates a slot per value up to the
-        largest: one voxel labelled 2,000,000,000 asks for gigabytes. Labels are numbered
-        1..N first."""
-        from scipy import ndimage
-
-        values = np.array(sorted(v for v in self.label_counts() if v > 0), dtype=np.int64)
-        if values.size == 0:
-            return {}
-        position = np.searchsorted(values, self.data)
-        inside = position < values.size
-        present = inside & (values[np.minimum(position, values.size - 1)] == self.data)
-        boxes = ndimage.find_objects(np.where(present, position + 1, 0).astype(np.int32), max_label=values.size)
-        return {int(v): box for v, box in zip(values, boxes, strict=True) if box is not None}
+        """Index bounding box of every positive label (see :func:`label_boxes`)."""
+        return label_boxes(self.data, [v for v in self.label_counts() if v > 0])
 
     def world_bounds(self, index_slices: tuple[slice, ...]) -> tuple[np.ndarray, np.ndarray]:
         """World (RAS mm) bounding box of a block of voxels, voxel edges included."""
@@ -87,6 +74,25 @@ class LabelVolume:
         corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
         world = nib.affines.apply_affine(self.affine, corners)
         return world.min(axis=0), world.max(axis=0)
+
+
+def label_boxes(data: np.ndarray, values: list[int] | None = None) -> dict[int, tuple[slice, ...]]:
+    """Index bounding box of every positive label value, for any label values.
+
+    ``scipy.ndimage.find_objects`` on the raw labels allocates a slot per value up to the
+    largest: one voxel labelled 2,000,000,000 asks for gigabytes. Labels are numbered 1..N first."""
+    from scipy import ndimage
+
+    if values is None:
+        values = [int(v) for v in np.unique(data) if v > 0]
+    ordered = np.array(sorted(values), dtype=np.int64)
+    if ordered.size == 0:
+        return {}
+    position = np.searchsorted(ordered, data)
+    inside = position < ordered.size
+    present = inside & (ordered[np.minimum(position, ordered.size - 1)] == data)
+    boxes = ndimage.find_objects(np.where(present, position + 1, 0).astype(np.int32), max_label=ordered.size)
+    return {int(v): box for v, box in zip(ordered, boxes, strict=True) if box is not None}
 
 
 def read_volume(path: str | Path) -> LabelVolume:

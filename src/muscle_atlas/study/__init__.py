@@ -132,9 +132,9 @@ def run_study(request: StudyRequest) -> StudyOutcome:
     try:
         items = {i.id: i for i in study.items}
         for item_id in sorted(rendered):
-            if report.results.get(item_id, {}).get("ok"):
+            if report.results.get(item_id, {}).get("rendered"):
                 _write_atlas(items[item_id], options[item_id], cache, staging, request, provenance, options_site)
-        log.append(f"site: {time.perf_counter() - started:.1f} s in all")
+        log.append(f"site: written {time.perf_counter() - started:.1f} s after the start")
         StudySiteWriter(data, options_site, provenance, cache).write(staging)
         if (staging / "atlas").is_dir():  # robots.txt, sitemap.xml, 404.html, unshown sides: only what pages link
             prune_unlinked(staging, staging / "atlas")

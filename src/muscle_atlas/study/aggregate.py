@@ -153,9 +153,13 @@ def aggregate(study: Study, results: dict[str, dict], reference_group: str) -> S
                 var = f"{q['map']}:{statistic}:{erosion}"
                 if var not in quantity_vars:
                     unit = "" if statistic in ("n_voxels", "coverage") else units.get(q["map"], q.get("unit") or "")
-                    eroded = f", eroded {erosion} voxel{'s' if erosion != 1 else ''}" if erosion else ", raw"
+                    from muscle_atlas.site.qmri import NAMES
+
+                    name = NAMES.get(q["map"], q["map"])
+                    eroded = f"eroded {erosion} voxel{'s' if erosion != 1 else ''}" if erosion else "raw"
+                    label = f"{name}, median" if statistic == "median" and erosion else f"{name}, {statistic}, {eroded}"
                     quantity_vars[var] = Variable(
-                        var, q["map"], statistic, erosion, f"{q['map']} {statistic}{eroded}", unit,
+                        var, q["map"], statistic, erosion, label, unit,
                         statistic in ("mean", "median"), statistic == "median" and erosion > 0,
                     )  # fmt: skip
                 data.values[(item, q["structure"], q["side"], var)] = value

@@ -28,7 +28,22 @@ from muscle_atlas.study.aggregate import LEGS, LR_RANGE, SIDE_ORDER, StudyData, 
 from muscle_atlas.study.plots import describe_groups, strip_box_svg
 
 SIDE_NAMES = {"left": "Left", "right": "Right", "none": "—", LEGS: "Mean of both legs"}
-SHORT_LABELS = {"max_csa": "Max. cross-section", "volume_per_height_mass": "Volume / (height × mass)"}
+SHORT_LABELS = {"max_csa": "Max. cross-section", "volume_per_height_mass": "Volume / (h × m)"}
+
+
+def _short(var: Variable) -> str:
+    """A label short enough for a plot's axis."""
+    if var.key in SHORT_LABELS:
+        return SHORT_LABELS[var.key]
+    if var.erosion is not None:
+        from muscle_atlas.site.qmri import SHORT
+
+        return f"{SHORT.get(var.measure, var.measure)}, {var.statistic}"
+    return var.label
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 KIND_NAMES = {"outlier": "Outlier", "ratio": "Left/right ratio", "missing": "Missing", "pieces": "Split into pieces"}
 
 
@@ -249,7 +264,7 @@ class StudySiteWriter:
         repeats = sum(1 for s in d.subjects() if len(d.items_of(s)) > 1)
         intro = (f"{len(d.subjects())} subjects, {n_items} segmentations"
                  + (f" ({repeats} subjects with repeat acquisitions)" if repeats else "")
-                 + f", {len(self.muscles())} muscles measured on both legs. Group statistics compare each group with "
+                 + f", {len(self.muscles())} muscles, measured per leg. Group statistics compare each group with "
                  f"the reference group, {d.reference_group}.")  # fmt: skip
         missing_ref = not any(d.group_of(s) == d.reference_group for s in d.subject_items)
         page = self.page("", "home", self.options.title, [], intro=intro, demographics=self._demographics(),
@@ -315,7 +330,7 @@ class StudySiteWriter:
         if not groups:
             return None
         name = self.muscle_name(path)
-        short = SHORT_LABELS.get(var.key, var.label)
+        short = _short(var)
         label = f"{short} ({var.unit})" if var.unit else short
         title = f"{var.label} of the {name.lower()} by group (mean of both legs)"
         svg = strip_box_svg(ident, title, describe_groups(groups, var.unit), groups, label, d.reference_group)
@@ -387,8 +402,9 @@ class StudySiteWriter:
         notes = []
         if not has_mass:
             notes.append("No volume normalised by height × mass: participants.tsv gives no height and weight.")
+        counts = f"{_n(n, 'subject')} in {_n(len(d.groups()), 'group')}"
         return self.page(here, "muscle", name, [("Muscles", "muscle/"), (name, here)],
-                         subheadline=f"{n} subjects in {len(d.groups())} groups; reference group {d.reference_group}.",
+                         subheadline=f"{counts}; reference group {d.reference_group}.",
                          coverage=self._coverage(path), sections=sections, atlas=atlas, notes=notes,
                          pair=sections[:2], rest=sections[2:],
                          pair_title=" and ".join(s["title"] if i == 0 else s["title"][0].lower() + s["title"][1:]
@@ -436,7 +452,7 @@ class StudySiteWriter:
         item = result["id"]
         columns = []
         for v in zvars:
-            short = SHORT_LABELS.get(v.key, v.label)
+            short = _short(v)
             columns.append({"text": f"{short} ({v.unit})" if v.unit else short, "hidden": ""})
             columns.append({"text": "z", "hidden": f" of the {short.lower()}"})
         rows = []

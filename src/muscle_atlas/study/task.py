@@ -188,8 +188,11 @@ def _measure(item: Item, options: TaskOptions, cache: Path, out: Path) -> dict:
         (source / f".{token}-{SPLIT_TABLE}").write_text("\n".join(rows) + "\n", encoding="utf-8")
         for name in (SPLIT_VOLUME, SPLIT_TABLE):
             os.replace(source / f".{token}-{name}", source / name)
-        render(item, options, cache)
-        result["rendered"] = True
+        try:
+            render(item, options, cache)
+            result["rendered"] = True
+        except Exception as exc:  # the measures stand without pictures; the log says why there are none
+            log.append(f"renders failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
     return result
 
 

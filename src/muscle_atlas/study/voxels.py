@@ -22,6 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from muscle_atlas.anatomy.match import MatchResult
+from muscle_atlas.sources.volume import label_boxes
 
 PIECE_SHARE = 0.01  # a component of at least 1 % of a side's voxels is a piece; smaller ones are specks
 STRADDLE_SHARE = 0.05  # a component with this share of its voxels on each side of the midline is cut
@@ -65,14 +66,13 @@ def split_sides(data: np.ndarray, affine: np.ndarray, matches: list[MatchResult]
     midline = float(_world_x(affine, np.array(ndimage.center_of_mass(labelled))))
     values = {int(m.key): m for m in matches if m.status == "matched" and m.key.lstrip("-").isdigit()}
     present = np.unique(data)
-    boxes = ndimage.find_objects(np.where(labelled, data, 0)) if data.max() <= 1 << 16 else None
+    boxes = label_boxes(data)
     pieces: dict[int, list[tuple[np.ndarray, float, int]]] = {}  # value → (component mask in box, x, size)
     offsets: dict[int, tuple[slice, ...]] = {}
     for value, match in values.items():
         if value <= 0 or value not in present or match.side is not None:
             continue
-        box = boxes[value - 1] if boxes is not None and value - 1 < len(boxes) else None
-        box = box or tuple(slice(0, n) for n in data.shape)
+        box = boxes.get(value) or tuple(slice(0, n) for n in data.shape)
         offsets[value] = box
         mask = data[box] == value
         components, count = ndimage.label(mask)
@@ -182,14 +182,14 @@ def measure_sides(split: SideSplit, affine: np.ndarray) -> tuple[list[StructureS
         entry = groups.setdefault(key, StructureSide(m.path, m.structure or m.name, m.code, m.side or "none", []))
         entry.labels.append(int(m.key))
     data = split.data
-    boxes = ndimage.find_objects(data) if data.size and data.max() > 0 else []
+    boxes = label_boxes(data)
     n_slices = data.shape[axis]
     for entry in groups.values():
-        present = [v for v in entry.labels if v - 1 < len(boxes) and boxes[v - 1] is not None]
+        present = [v for v in entry.labels if v in boxes]
         if not present:
             continue
-        lo = [min(boxes[v - 1][a].start for v in present) for a in range(3)]
-        hi = [max(boxes[v - 1][a].stop for v in present) for a in range(3)]
+        lo = [min(boxes[v][a].start for v in present) for a in range(3)]
+        hi = [max(boxes[v][a].stop for v in present) for a in range(3)]
         box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
         mask = np.isin(data[box], present)
         entry.voxels = int(mask.sum())
