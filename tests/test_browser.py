@@ -224,20 +224,25 @@ def _red(page):
 
 
 def _model_mask(page, server: str, path: str):
-    import time
-
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(server + path)
     page.get_by_role("button", name="Show 3D model").click()
     page.wait_for_function("() => { const m = document.querySelector('model-viewer'); return m && m.loaded }",
                            timeout=60000)  # fmt: skip
+    side_view = "m.cameraOrbit = '90deg 75deg auto'"  # from the side: the soleus behind, the other in front
     page.evaluate("() => { const m = document.querySelector('model-viewer'); m.autoRotate = false;"
-                  " m.cameraOrbit = '90deg 75deg auto'; m.jumpCameraToGoal(); }")  # fmt: skip (from the side)
-    mask, deadline = _red(page), time.monotonic() + 20
-    while mask.mean() < 0.002 and time.monotonic() < deadline:  # painted on the model's load event
-        page.wait_for_timeout(300)
-        mask = _red(page)
+                  f" {side_view}; m.jumpCameraToGoal(); }}")  # fmt: skip
+    # Painted on the model's load event: the page's structures take the highlight colour, opaque.
+    page.wait_for_function(
+        "() => { const m = document.querySelector('model-viewer'), figure = m.closest('figure');"
+        " const keys = Object.keys(JSON.parse(figure.dataset.modelHighlight));"
+        " return keys.every(k => { const x = m.model.getMaterialByName(k);"
+        " return x && x.getAlphaMode() === 'OPAQUE' && x.pbrMetallicRoughness.baseColorFactor[1] < 0.05; }); }",
+        timeout=20000,
+    )
+    page.wait_for_timeout(500)  # a few frames drawn with the new colours
+    mask = _red(page)
     outside = [u for u in requests if not u.startswith((server, "blob:", "data:"))]
     assert outside == []  # the Draco decoder comes from the site (its worker from a blob)
     assert any(u.endswith("draco_decoder.wasm") for u in requests)
