@@ -91,7 +91,9 @@ def main() -> None:
         source = work / "vhf"
         source.mkdir()
         for side in ("Left",) if args.source == "left" else ("Left", "Right"):
-            (source / side).symlink_to(vhf / side)
+            (source / side).mkdir()
+            for mesh in (vhf / side).glob("*.stl"):  # links to files: folder links are not walked
+                (source / side / mesh.name).symlink_to(mesh)
         release = work / "release"
         release.mkdir()
         archive = subprocess.run(["git", "-C", str(REPO), "archive", args.release], check=True, capture_output=True)

@@ -174,9 +174,13 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="build the atlas of the real anatomy shipped with the package (nothing to download)")
     p.add_argument("-o", "--output", default="demo-site", help="output folder (default: demo-site)")
     p.add_argument("--jobs", type=int, default=None, help="parallel render processes (default: all CPUs)")
+    # Lighter than a build's defaults, so that a new user sees the atlas in about a minute.
     p.add_argument("--views", type=int, default=16, help="orientations per turntable (default 16)")
-    p.add_argument("--size", type=int, default=800, help="image size in pixels (default 800)")
-    p.add_argument("--no-ssaa", dest="ssaa", action="store_false", help="no supersampled anti-aliasing")
+    p.add_argument("--size", type=int, default=480, help="image size in pixels (default 480)")
+    p.add_argument("--ssaa", action="store_true", help="supersampled anti-aliasing (smoother edges, slower)")
+    p.add_argument("--no-ssaa", dest="ssaa", action="store_false", help="no supersampled anti-aliasing (default)")
+    p.add_argument("--sides", choices=("all", "both", "each"), default="both",
+                   help="side views: both (default: both sides together), each, or all")  # fmt: skip
 
 
 def _add_new(sub: argparse._SubParsersAction) -> None:
@@ -245,7 +249,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from muscle_atlas.commands import demo
         from muscle_atlas.render.pipeline import RenderSettings
 
-        return demo.run(args.output, args.jobs, RenderSettings(views=args.views, size=args.size, ssaa=args.ssaa))
+        settings = RenderSettings(views=args.views, size=args.size, thumb=args.size // 4, ssaa=args.ssaa, sides=args.sides)
+        return demo.run(args.output, args.jobs, settings)
     if args.command == "quantify":
         from muscle_atlas.commands import quantify
         from muscle_atlas.quantities.specs import specs_from_args
