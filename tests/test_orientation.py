@@ -27,6 +27,7 @@ QUARTER = {
 FRAMES = {
     **{f"{axis}{deg}": (np.round(QUARTER[axis](np.radians(deg))), 1.0) for axis in "xyz" for deg in (90, 180)},
     "metres": (np.eye(3), 0.001),
+    "centimetres": (np.eye(3), 0.1),
     "LPS-metres": (np.diag([-1.0, -1.0, 1.0]), 0.001),
 }
 
@@ -94,7 +95,8 @@ def test_reframed_meshes_are_rendered_the_right_way_up_and_round(frame: str, vhf
     # The transform applied, composed with ours, is a pure translation: same way up and round.
     assert np.allclose(found.matrix @ (rotation * scale), np.eye(3), atol=1e-9), found.report()
     assert any(line.startswith("orientation: ") for line in found.lines)
-    assert any(line.startswith("units: m (") for line in found.lines) == (scale == 0.001), found.lines
+    unit = {0.001: "units: m (", 0.1: "units: cm ("}.get(scale, "units: mm")
+    assert any(line.startswith(unit) for line in found.lines), found.lines
     # And the renders: in the anterior view the left iliacus is drawn above the left vastus
     # medialis, and (the subject's left on the viewer's right) the vastus lateralis lies lateral
     # to it, further right.
