@@ -153,7 +153,8 @@ def _write_atlas(item: Item, options, cache: Path, staging: Path, request: Study
 
     result = render(item, options, cache)
     settings = request.settings
-    atlas = gather(None, result.matches, result.turntables, result.measures, settings.views)
+    atlas = gather(None, result.matches, result.turntables, result.measures, settings.views,
+                   models=result.models, image_format=settings.image_format)  # fmt: skip
     folder = f"atlas/{item.id}/"
     writer_options = SiteOptions(title=f"{item.id}: 3D atlas", base_url=site_options.base_url + folder,
                                  size=settings.size, thumb=settings.thumb)  # fmt: skip
