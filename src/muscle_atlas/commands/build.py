@@ -22,6 +22,7 @@ from muscle_atlas.render.pipeline import RenderSettings
 from muscle_atlas.site.atlas import gather
 from muscle_atlas.site.html import SiteOptions, SiteWriter
 from muscle_atlas.site.provenance import Provenance, detect
+from muscle_atlas.site.publish import swap_in
 from muscle_atlas.subject import SubjectRequest, render_subject
 
 if TYPE_CHECKING:
@@ -118,22 +119,13 @@ def build_with_result(request: BuildRequest) -> tuple[Path, list]:
             JekyllWriter(atlas, provenance, options, cache_dir(output) / "renders").write(staging)
         else:
             SiteWriter(atlas, provenance, options, cache_dir(output) / "renders").write(staging)
-        _swap(staging, output)
+        swap_in(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     return output, atlas.unidentified
-
-
-def _swap(staging: Path, output: Path) -> None:
-    """Replace ``output`` by the complete ``staging`` folder with two renames."""
-    retired = output.parent / f".{output.name}.previous-{os.getpid()}"
-    if output.exists():
-        output.rename(retired)
-    staging.rename(output)
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def run(request: BuildRequest) -> int:

@@ -266,13 +266,13 @@ class SiteWriter(AtlasWriter):
         for view in sides:
             if view["model"] is not None and view["model"]["glb"] not in [d["url"] for d in downloads]:
                 downloads.append({"label": f"3D model, {view['model']['scene']} (GLB)", "url": view["model"]["glb"],
-                                  "size": _size(self.renders / view["model"]["file"])})  # fmt: skip
+                                  "size": file_size(self.renders / view["model"]["file"])})  # fmt: skip
             downloads.append({"label": f"Animation, {view['name']} (GIF)", "url": view["video"]["gif"],
-                              "size": _size(self.renders / f"{page.stem}-{view['side']}.gif")})  # fmt: skip
+                              "size": file_size(self.renders / f"{page.stem}-{view['side']}.gif")})  # fmt: skip
         if primary is not None:
             ext = self.atlas.image_format
             downloads.append({"label": f"Orientation 1 image ({'WebP' if ext == 'webp' else 'PNG'})", "url": video["poster"],
-                              "size": _size(self.renders / f"{page.stem}-{primary['side']}-1.{ext}")})  # fmt: skip
+                              "size": file_size(self.renders / f"{page.stem}-{primary['side']}-1.{ext}")})  # fmt: skip
         qmri_part = self._qmri(page) if page.kind not in ("region", "limb") else None  # a group may have labels
         if qmri_part is not None:
             downloads += qmri_part["downloads"]
@@ -330,7 +330,7 @@ class SiteWriter(AtlasWriter):
                 "width": self.options.size, "height": self.options.size,
             })  # fmt: skip
             downloads.append({"label": f"3D model coloured by {surface['quantity'].lower()} (GLB)", "url": surface["glb"],
-                              "size": _size(self.renders / f"{stem}.glb")})  # fmt: skip
+                              "size": file_size(self.renders / f"{stem}.glb")})  # fmt: skip
         downloads += qmri.downloads(lambda target: self.url(page, target))
         return {
             "card": card, "surface": surface, "histograms": qmri.histograms(q, path, "qmri", name),
@@ -560,7 +560,8 @@ def _first_sentence(text: str) -> str:
     return head if head.endswith(".") else head + "."
 
 
-def _size(path: Path) -> str:
+def file_size(path: Path) -> str:
+    """A file's size for a download link ("230 KB", "1.4 MB"); empty when it cannot be read."""
     try:
         size = path.stat().st_size
     except OSError:

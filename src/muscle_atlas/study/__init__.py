@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.site.publish import swap_in
 from muscle_atlas.study.model import Item, Study, StudyError
 
 __all__ = ["RENDER_MODES", "StudyError", "StudyOutcome", "StudyRequest", "run_study"]
@@ -138,7 +139,7 @@ def run_study(request: StudyRequest) -> StudyOutcome:
         StudySiteWriter(data, options_site, provenance, cache).write(staging)
         if (staging / "atlas").is_dir():  # robots.txt, sitemap.xml, 404.html, unshown sides: only what pages link
             prune_unlinked(staging, staging / "atlas")
-        _swap(staging, output)
+        swap_in(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -172,14 +173,6 @@ def _write_atlas(item: Item, options, cache: Path, staging: Path, request: Study
             pages[page.structure.path] = {"url": folder + page.path, "poster": f"{folder}assets/renders/{poster}",
                                           "width": size, "height": size}  # fmt: skip
     site_options.atlas_pages[item.id] = pages
-
-
-def _swap(staging: Path, output: Path) -> None:
-    retired = output.parent / f".{output.name}.previous-{os.getpid()}"
-    if output.exists():
-        output.rename(retired)
-    staging.rename(output)
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _with_slash(url: str) -> str:

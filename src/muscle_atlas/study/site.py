@@ -20,7 +20,7 @@ from urllib.parse import unquote
 from markupsafe import Markup
 
 from muscle_atlas import __version__
-from muscle_atlas.site.html import FAVICON, environment
+from muscle_atlas.site.html import FAVICON, environment, file_size
 from muscle_atlas.site.provenance import Provenance
 from muscle_atlas.site.qmri import fmt
 from muscle_atlas.study import stats
@@ -170,10 +170,10 @@ class StudySiteWriter:
         tables = write_tables(self.data, out / "data")
         (out / "data" / "study-log.txt").write_text("\n".join(self.options.log) + "\n", encoding="utf-8")
         self.downloads = [{"label": "Every measure of every segmentation, structure and side (CSV)",
-                           "url": "data/study.csv", "size": _size(tables[0])},
-                          {"label": "The same table as Parquet", "url": "data/study.parquet", "size": _size(tables[1])},
+                           "url": "data/study.csv", "size": file_size(tables[0])},
+                          {"label": "The same table as Parquet", "url": "data/study.parquet", "size": file_size(tables[1])},
                           {"label": "The study log (text)", "url": "data/study-log.txt",
-                           "size": _size(out / "data" / "study-log.txt")}]  # fmt: skip
+                           "size": file_size(out / "data" / "study-log.txt")}]  # fmt: skip
         for result in self.data.results.values():
             source = self.cache_result(result) / result["thumb"]
             target = out / "assets" / "qc" / f"{result['id']}.png"
@@ -600,14 +600,6 @@ def prune_unlinked(folder: Path, within: Path | None = None) -> int:
             path.unlink()
             removed += 1
     return removed
-
-
-def _size(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return ""
-    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
 
 
 def is_number(value: object) -> bool:
