@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nibabel as nib
@@ -44,3 +47,18 @@ def build_site(source: Path, output: Path, labels: str | None = None, map_file: 
         site=SiteOptions(title="Test atlas"), progress=False,
     )  # fmt: skip
     return build(request)
+
+
+@contextmanager
+def serving(site: Path) -> Iterator[str]:
+    """The site served on 127.0.0.1 by our own server, for the time of the block: its URL."""
+    from muscle_atlas.commands.serve import make_server
+
+    httpd = make_server(site, 0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -10,14 +10,13 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
 
-from muscle_atlas.commands.serve import make_server
+from sitebuild import serving
 
 JS = Path(__file__).parent / "js" / "node_modules"
 CHROMIUM = "/usr/bin/chromium"
@@ -27,12 +26,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @pytest.fixture(scope="module")
 def server(vhf_site: Path) -> Iterator[str]:
-    httpd = make_server(vhf_site, 0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(vhf_site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

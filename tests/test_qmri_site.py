@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -24,6 +23,7 @@ from muscle_atlas.commands.build import BuildRequest, build
 from muscle_atlas.quantities import MapSpecs, quantify
 from muscle_atlas.render.pipeline import RenderSettings
 from muscle_atlas.site.html import SiteOptions
+from sitebuild import serving
 from test_browser import CHROMIUM, JS, browser, page  # noqa: F401 - the Playwright fixtures, reused
 
 SOLEUS = "muscle/leg/soleus/index.html"
@@ -352,14 +352,8 @@ def test_maps_with_a_mesh_source_are_a_one_line_error(leg: Path, tmp_path: Path,
 
 @pytest.fixture(scope="module")
 def server(site: Path) -> Iterator[str]:
-    from muscle_atlas.commands.serve import make_server
-
-    httpd = make_server(site, 0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(site) as url:
+        yield url
 
 
 def test_soleus_page_in_chromium(page, server: str) -> None:  # noqa: F811 - the reused fixture

@@ -9,7 +9,6 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 
 from muscle_atlas.cli import main
-from muscle_atlas.commands.serve import make_server
+from sitebuild import serving
 from test_browser import JS, browser, page  # noqa: F401 - the browser and page fixtures
 
 ENTRIES = [("THIGH029", "T2w"), ("THIGH031", "T1w"), ("THIGH031", "fat"), ("THIGH022", "T1w"), ("THIGH022", "water"),
@@ -46,12 +45,8 @@ def study_site(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(study_site: Path) -> Iterator[str]:
-    httpd = make_server(study_site, 0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(study_site) as url:
+        yield url
 
 
 def _watch(tab) -> list:
