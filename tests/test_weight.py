@@ -194,7 +194,7 @@ def test_videos_are_sized_for_the_page_and_the_gif_is_small(tmp_path: Path) -> N
 
     frames = [np.full((800, 800, 3), 255 - 10 * i, dtype=np.uint8) for i in range(16)]
     small = video_frames(frames)
-    write_videos(small, tmp_path / "t.mp4", 8, "mp4")
+    write_videos(small, [tmp_path / "t.mp4"], 8)
     write_gif(small, tmp_path / "t.gif", 8)
     first = next(iter(iio.imiter(tmp_path / "t.mp4", plugin="FFMPEG")))
     assert first.shape[:2] == (VIDEO_SIZE, VIDEO_SIZE) and VIDEO_SIZE <= 1.5 * 480

@@ -145,11 +145,11 @@ def open_subject(request: SubjectRequest) -> Subject:
 # Surfaces and measures
 
 
-def surfaces_of(subject: Subject) -> dict[str, object]:
+def surfaces_of(subject: Subject, threads: int = 1) -> dict[str, object]:
     """Label key → full-resolution world-mm surface (pyvista), for everything that is drawn."""
     import pyvista as pv
 
-    from muscle_atlas.geometry.surfaces import clean_mesh, surfaces_from_volume
+    from muscle_atlas.geometry.surfaces import clean_mesh, each_mesh, surfaces_from_volume
 
     # Unidentified labels are drawn too, as context: they are part of the anatomy shown.
     wanted = [m.key for m in subject.matches if m.status != "ignored"]
@@ -157,7 +157,8 @@ def surfaces_of(subject: Subject) -> dict[str, object]:
         surfaces = surfaces_from_volume(subject.source.volume, [int(k) for k in wanted])
         return {str(k): v for k, v in surfaces.items()}
     by_name = {m.name: m for m in subject.source.meshes}
-    return {key: clean_mesh(pv.wrap(by_name[key].mesh)) for key in wanted if key in by_name}
+    raw = {key: pv.wrap(by_name[key].mesh) for key in wanted if key in by_name}
+    return each_mesh(clean_mesh, raw, threads)  # type: ignore[return-value]
 
 
 def measure_all(surfaces: dict[str, object], matches: list[MatchResult], closed_only: bool = False) -> list[dict]:
@@ -261,8 +262,6 @@ def render_subject(
 ) -> RenderResult:  # fmt: skip
     """Everything of one subject into ``out``: measures, turntables and the manifest (cached by
     content hash: an unchanged subject is not opened again)."""
-    from muscle_atlas.geometry.surfaces import simplify
-
     settings.validate()
     options = {**asdict(settings), "triangles": triangles, "map": request.inline_map,
                "include": request.include, "exclude": request.exclude}  # fmt: skip
@@ -277,24 +276,43 @@ def render_subject(
                 out / QUANTITIES if manifest.get("quantities") else None, manifest.get("surface_maps", {}),
                 manifest.get("warnings", []), manifest.get("models", {}),
             )  # fmt: skip
+    with pipeline.workers(jobs, settings) as pool:  # they set up while the subject is read
+        return _render_new(request, out, key, jobs, settings, triangles, progress, pool)
+
+
+def _render_new(
+    request: SubjectRequest, out: Path, key: str, jobs: int, settings: pipeline.RenderSettings, triangles: int,
+    progress: bool, pool: object,
+) -> RenderResult:  # fmt: skip
+    from muscle_atlas.geometry.surfaces import each_mesh, simplify
+
+    manifest_path = out / MANIFEST
     subject = open_subject(request)
     maps = request.maps if request.maps is not None and not request.maps.empty else None
     quantified = _quantify(subject, maps, out) if maps is not None else None
-    surfaces = surfaces_of(subject)
-    rows = measure_all(surfaces, subject.matches, closed_only=subject.source.volume is None)
-    write_measures(rows, out)
-    detailed = {k: simplify(m, triangles) for k, m in surfaces.items()}  # type: ignore[arg-type]
-    context = {
-        k: simplify(m, CONTEXT_TRIANGLES)  # type: ignore[arg-type]
-        for k, m in detailed.items()
-        if m.n_cells > CONTEXT_TRIANGLES * 1.2  # type: ignore[attr-defined]
-    }
+    surfaces = surfaces_of(subject, jobs)
+    detailed = each_mesh(lambda m: simplify(m, triangles), surfaces, jobs)  # type: ignore[arg-type]
+    context = each_mesh(
+        lambda m: simplify(m, CONTEXT_TRIANGLES),
+        {k: m for k, m in detailed.items() if m.n_cells > CONTEXT_TRIANGLES * 1.2},  # type: ignore[attr-defined]
+        jobs,
+    )  # fmt: skip
     surface_map = None
     if quantified is not None and maps is not None:
         surface_map = _surface_map(subject, maps, detailed, quantified)
     matches, findings = subject.matches, subject.orientation.report()
-    del subject, surfaces  # the full-resolution meshes are not needed while rendering
-    gc.collect()
+    closed_only = subject.source.volume is None
+    del subject
+    rows: list[dict] = []
+
+    def measure_while_rendering() -> None:
+        # The main process measures while the workers render; then the full-resolution meshes go.
+        nonlocal surfaces
+        rows.extend(measure_all(surfaces, matches, closed_only=closed_only))
+        write_measures(rows, out)
+        surfaces = {}
+        gc.collect()
+
     work = pipeline.plan(detailed, matches, context, pipeline.hex_colour(settings.highlight), settings.sides,
                          settings.models)  # fmt: skip
     surface_maps: dict[str, dict] = {}
@@ -308,9 +326,10 @@ def render_subject(
 
         with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
             task = bar.add_task("render", total=len(work.jobs))
-            rendered = pipeline.run(work, settings, renders, jobs, progress=lambda n: bar.advance(task, n))
+            rendered = pipeline.run(work, settings, renders, jobs, lambda n: bar.advance(task, n),
+                                    measure_while_rendering, pool)  # fmt: skip
     else:
-        rendered = pipeline.run(work, settings, renders, jobs)
+        rendered = pipeline.run(work, settings, renders, jobs, meanwhile=measure_while_rendering, pool=pool)
     quantity_files = []
     if quantified is not None:
         from muscle_atlas.quantities.tables import FILES

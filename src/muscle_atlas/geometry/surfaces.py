@@ -11,6 +11,8 @@ is moved outward along its normals by the missing thickness.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyvista as pv
 import trimesh
@@ -108,6 +110,18 @@ def clean_mesh(mesh: pv.PolyData) -> pv.PolyData:
         cleaned = pv.PolyData(cleaned.points, faces=cleaned.faces).clean(tolerance=0.0)
     cleaned = cleaned.extract_surface(algorithm="dataset_surface")
     return orient_outward(cleaned)
+
+
+def each_mesh(function: Callable[[pv.PolyData], pv.PolyData], meshes: dict[str, pv.PolyData], threads: int = 1,
+              ) -> dict[str, pv.PolyData]:  # fmt: skip
+    """``function`` of every mesh, on ``threads`` threads: VTK's filters release the GIL, so
+    cleaning and simplifying the meshes of a subject on two threads takes about half the time."""
+    if threads <= 1 or len(meshes) < 2:
+        return {k: function(m) for k, m in meshes.items()}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        return dict(zip(meshes, pool.map(function, meshes.values()), strict=True))
 
 
 def simplify(mesh: pv.PolyData, triangles: int = DEFAULT_TRIANGLES) -> pv.PolyData:

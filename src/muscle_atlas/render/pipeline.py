@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 from collections import defaultdict
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from muscle_atlas.render.camera import Framing
 from muscle_atlas.render.engine import HIGHLIGHT, PALETTE, Color, SceneItem
 
 CACHE_FILE = ".render-cache.json"
-RENDER_VERSION = "7"
+RENDER_VERSION = "8"
 SIDES = ("all", "both", "each")
 IMAGE_FORMATS = ("webp", "png")
 # Stills: lossy, method 2, quality 93. On 299 VHF stills of 800 px the worst SSIM against the PNG
@@ -341,20 +342,75 @@ def _replacing(path: Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+# The worker's renderer, kept from scene to scene: a new plotter costs about 0.6 s.
+_RENDERER: tuple[tuple, object] | None = None
+
+
+def _renderer(settings: RenderSettings) -> object:
+    from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, Reducer
+    from muscle_atlas.render.engine import Renderer
+
+    global _RENDERER
+    # Windows on which the videos' and the GIF's frames can be reduced window by window too.
+    align = math.lcm(Reducer.alignment(settings.size, [VIDEO_SIZE, GIF_SIZE]), 4 if settings.ssaa else 1)
+    if align * 8 > settings.size:
+        align = 4 if settings.ssaa else 1
+    key = (settings.size, settings.background, settings.ssaa, align)
+    if _RENDERER is not None and _RENDERER[0] == key:
+        _RENDERER[1].clear()  # type: ignore[attr-defined]
+        return _RENDERER[1]
+    _release_renderer()
+    _RENDERER = (key, Renderer(*key))
+    return _RENDERER[1]
+
+
+def _release_renderer() -> None:
+    global _RENDERER
+    if _RENDERER is not None:
+        _RENDERER[1].close()  # type: ignore[attr-defined]
+        _RENDERER = None
+
+
+def _start_worker(settings: RenderSettings) -> None:
+    """A render worker's set-up, done while the main process reads the subject: one rasteriser
+    thread (the processes share the cores), and the plotter."""
+    os.environ["LP_NUM_THREADS"] = "1"
+    _renderer(settings)
+
+
+@contextmanager
+def workers(jobs: int, settings: RenderSettings) -> Iterator[ProcessPoolExecutor | None]:
+    """``jobs`` render worker processes, started at once (None for one job: render here).
+    Fresh processes, not forks of this one: they hold only the scenes they draw."""
+    if jobs <= 1:
+        try:
+            yield None
+        finally:
+            _release_renderer()
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+        initargs=(settings,),
+    )  # fmt: skip
+    with pool:
+        for _ in range(jobs):  # each submission to a pool without an idle worker starts one
+            pool.submit(int)
+        yield pool
+
+
 def _render_scene(args: tuple) -> list[str]:
     items, jobs, settings, out, single_thread = args
-    if single_thread:  # one rasteriser thread per worker process: the processes share the cores
-        os.environ["LP_NUM_THREADS"] = "1"
     from PIL import Image
 
-    from muscle_atlas.render.encode import video_frames, write_gif, write_videos
-    from muscle_atlas.render.engine import Renderer
+    from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, Reducer, write_gif, write_videos
     from muscle_atlas.render.model import forget_decimations, write_glb, write_scene_glb
 
     renderer = None
     step = settings.frames // settings.views
     fps = settings.frames / settings.seconds_per_turn
     ext = settings.image_format
+    threads = 1 if single_thread else 0
+    to_video, to_gif = Reducer(VIDEO_SIZE), Reducer(GIF_SIZE)
     done = []
     for job in jobs:
         if job.kind == "model":  # the scene's GLB: no pictures
@@ -363,16 +419,16 @@ def _render_scene(args: tuple) -> list[str]:
             done.append(job.name)
             continue
         if renderer is None:
-            renderer = Renderer(settings.size, settings.background, settings.ssaa)
-            renderer.load(items)
-        frames = renderer.turntable(job.highlight, job.framing, settings.frames, job.colours)
-        videos = video_frames(frames)
+            renderer = _renderer(settings)
+            renderer.load(items)  # type: ignore[attr-defined]
+        frames = renderer.turntable(job.highlight, job.framing, settings.frames, job.colours)  # type: ignore[attr-defined]
+        over = (renderer.windows, renderer.base_frame, job.scene)  # type: ignore[attr-defined]
+        videos = to_video(frames, *over)
         if job.kind == "map":  # a poster, the videos and the coloured model
             with _replacing(out / f"{job.name}-1.{ext}") as path:
                 _save_image(Image.fromarray(frames[0]), path, ext)
-            for kind in ("mp4", "webm"):
-                with _replacing(out / f"{job.name}.{kind}") as path:
-                    write_videos(videos, path, fps, kind)
+            with _replacing(out / f"{job.name}.mp4") as mp4, _replacing(out / f"{job.name}.webm") as webm:
+                write_videos(videos, [mp4, webm], fps, threads)
             with _replacing(out / f"{job.name}.glb") as path:
                 write_glb(path, items, job.highlight, job.colours)
             done.append(job.name)
@@ -388,20 +444,42 @@ def _render_scene(args: tuple) -> list[str]:
                 thumb = image.resize((settings.thumb, settings.thumb), Image.LANCZOS)
             with _replacing(out / f"{job.name}-{index}-thumb.{ext}") as path:
                 _save_image(thumb, path, ext, thumb=True)
-        for kind in ("mp4", "webm"):
-            with _replacing(out / f"{job.name}.{kind}") as path:
-                write_videos(videos, path, fps, kind)
+        with _replacing(out / f"{job.name}.mp4") as mp4, _replacing(out / f"{job.name}.webm") as webm:
+            write_videos(videos, [mp4, webm], fps, threads)
         with _replacing(out / f"{job.name}.gif") as path:
-            write_gif(videos, path, fps)
+            write_gif(to_gif(frames, *over), path, fps)
         done.append(job.name)
-    if renderer is not None:
-        renderer.close()
     forget_decimations()
     return done
 
 
-def run(work: Plan, settings: RenderSettings, out: Path, jobs: int = 1, progress=None) -> list[str]:
-    """Render every job whose outputs are missing or stale; return the names rendered."""
+# A scene's base frames (each view with nothing highlighted, see ``Renderer.turntable``) cost
+# about as much as two turntables drawn over them, which are mostly encoding.
+BASE_COST = 2.0
+
+
+def _cost(job: Job) -> float:
+    return 0.3 if job.kind == "model" else 1.0
+
+
+def _pieces(scene_jobs: list[Job], workers: int, total: float) -> list[tuple[float, list[Job]]]:
+    """A scene's jobs as one batch, or as several when it is more than a worker's share of
+    the work: each batch draws the scene's base frames again."""
+    cost = BASE_COST + sum(_cost(j) for j in scene_jobs)
+    share = total / max(1, workers)
+    count = max(1, min(len(scene_jobs), math.ceil(cost / share))) if workers > 1 else 1
+    size = -(-len(scene_jobs) // count)
+    parts = [scene_jobs[i : i + size] for i in range(0, len(scene_jobs), size)]
+    return [(BASE_COST + sum(_cost(j) for j in part), part) for part in parts]
+
+
+def run(
+    work: Plan, settings: RenderSettings, out: Path, jobs: int = 1, progress: Callable[[int], object] | None = None,
+    meanwhile: Callable[[], object] | None = None, pool: ProcessPoolExecutor | None = None,
+) -> list[str]:  # fmt: skip
+    """Render every job whose outputs are missing or stale; return the names rendered.
+    ``meanwhile``: work for this process while the workers render (before, with ``jobs`` 1);
+    ``pool``: the workers, started by :func:`workers` (else started here)."""
     out.mkdir(parents=True, exist_ok=True)
     _digest_jobs(work, settings)
     cache_path = out / CACHE_FILE
@@ -413,23 +491,29 @@ def run(work: Plan, settings: RenderSettings, out: Path, jobs: int = 1, progress
     by_scene: dict[str, list[Job]] = defaultdict(list)
     for job in todo:
         by_scene[job.scene].append(job)
-    # Split scenes into about `jobs` balanced batches of work.
-    batches: list[tuple] = []
-    for scene, scene_jobs in sorted(by_scene.items(), key=lambda kv: -len(kv[1])):
-        items = [work.items[k] for k in work.scenes[scene]]
-        chunk = max(1, -(-len(scene_jobs) // max(1, jobs)))
-        for start in range(0, len(scene_jobs), chunk):
-            batches.append((items, scene_jobs[start : start + chunk], settings, out, jobs > 1))
+    total = sum(BASE_COST + sum(_cost(j) for j in scene_jobs) for scene_jobs in by_scene.values())
+    batches = [
+        (cost, ([work.items[k] for k in work.scenes[scene]], part, settings, out, jobs > 1))
+        for scene, scene_jobs in by_scene.items()
+        for cost, part in _pieces(scene_jobs, jobs, total)
+    ]
+    # Largest first, each to the next free worker: longest-processing-time scheduling.
+    batches.sort(key=lambda b: -b[0])
     rendered: list[str] = []
-    if jobs <= 1:
-        for batch in batches:
-            rendered += _render_scene(batch)
-            if progress:
-                progress(len(batch[1]))
-    else:
-        # Fresh worker processes (not forks of this one): they hold only the scenes they draw.
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for names in pool.map(_render_scene, batches):
+    with workers(jobs, settings) if pool is None else nullcontext(pool) as running:
+        if running is None:
+            if meanwhile is not None:
+                meanwhile()
+            for _, batch in batches:
+                rendered += _render_scene(batch)
+                if progress:
+                    progress(len(batch[1]))
+        else:
+            futures = [running.submit(_render_scene, batch) for _, batch in batches]
+            if meanwhile is not None:
+                meanwhile()
+            for future in as_completed(futures):
+                names = future.result()
                 rendered += names
                 if progress:
                     progress(len(names))
