@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from muscle_atlas.quantities import MapSpecs
 
 MANIFEST = "render-manifest.json"
-CONTEXT_TRIANGLES = 2500  # per structure drawn as translucent context
+CONTEXT_TRIANGLES = 1200  # per structure drawn as translucent context (at 12 % opacity 2,500 looked the same, drew 17 % slower)
 
 
 @dataclass

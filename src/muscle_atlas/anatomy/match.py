@@ -31,10 +31,10 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from muscle_atlas import yamlio
 from muscle_atlas.anatomy.tree import ContextStructure, Structure, StructureTree, load_context, load_tree
 from muscle_atlas.errors import AnatomyError
 
@@ -173,7 +173,7 @@ def _learned_genitives(tree: StructureTree) -> dict[str, str]:
 @cache
 def load_lexicon() -> Lexicon:
     text = (resources.files("muscle_atlas.anatomy") / "data" / "lexicon.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = yamlio.safe_load(text)
     pairs = [*_learned_genitives(load_tree()).items()]
     pairs += [(str(v), str(canonical)) for canonical, variants in data["forms"].items() for v in variants]
     # The one form is itself normalised, as every word of the index is: teretis → teres → "tere".
@@ -801,7 +801,7 @@ class Matcher:
 @cache
 def default_matcher() -> Matcher:
     text = (resources.files("muscle_atlas.anatomy") / "data" / "aliases.yaml").read_text(encoding="utf-8")
-    return Matcher(load_tree(), load_context(), yaml.safe_load(text))
+    return Matcher(load_tree(), load_context(), yamlio.safe_load(text))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from muscle_atlas import yamlio
 from muscle_atlas.errors import AnatomyError
 
 KINDS = ("limb", "region", "group", "muscle", "head")
@@ -196,7 +197,7 @@ def build_tree(files: list[tuple[str, str]]) -> StructureTree:
     origin: dict[int, str] = {}
     for name, text in files:
         try:
-            entries = yaml.safe_load(text) or []
+            entries = yamlio.safe_load(text) or []
         except yaml.YAMLError as exc:
             raise AnatomyError(f"invalid YAML ({exc})", name) from exc
         if not isinstance(entries, list):
@@ -289,4 +290,4 @@ class ContextStructure:
 @cache
 def load_context() -> tuple[ContextStructure, ...]:
     text = (resources.files("muscle_atlas.anatomy") / "data" / "context.yaml").read_text(encoding="utf-8")
-    return tuple(ContextStructure(e["slug"], e["name"], e["category"], tuple(e["names"])) for e in yaml.safe_load(text))
+    return tuple(ContextStructure(e["slug"], e["name"], e["category"], tuple(e["names"])) for e in yamlio.safe_load(text))

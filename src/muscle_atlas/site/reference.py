@@ -39,8 +39,7 @@ from html import escape
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from muscle_atlas import yamlio
 from muscle_atlas.anatomy.tree import Structure
 from muscle_atlas.errors import AtlasError
 from muscle_atlas.site.atlas import Page
@@ -76,7 +75,7 @@ class ReferenceName:
 def exceptions() -> dict[int, dict]:
     """``reference.yaml``: the reference's names its rules do not give, by structure code."""
     text = (resources.files("muscle_atlas.site") / "reference.yaml").read_text(encoding="utf-8")
-    table = yaml.safe_load(text) or {}
+    table = yamlio.safe_load(text) or {}
     for code, entry in table.items():
         if not isinstance(code, int) or not isinstance(entry, dict) or not set(entry) <= _EXCEPTION_KEYS:
             raise AtlasError(f"reference.yaml: bad entry {code!r}")

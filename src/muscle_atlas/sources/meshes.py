@@ -82,15 +82,23 @@ def read_mesh_folder(folder: str | Path) -> list[MeshFile]:
     if not files:
         raise SourceError(f"no mesh files ({', '.join(MESH_SUFFIXES)}) in this folder", folder)
     names: dict[str, Path] = {}
-    result = []
     for path in files:
         if path.stem in names:
             raise SourceError(f"two meshes are named {path.stem!r} ({names[path.stem]})", path)
         names[path.stem] = path
-        if path.suffix.lower() in (".glb", ".gltf"):  # a scene: one structure per named node
+    # Two threads read the files: trimesh's vertex merging is numpy work that releases the GIL
+    # (about twice as fast on 62 VHF files).
+    from concurrent.futures import ThreadPoolExecutor
+
+    plain = [p for p in files if p.suffix.lower() not in (".glb", ".gltf")]
+    with ThreadPoolExecutor(2) as pool:
+        meshes = dict(zip(plain, pool.map(read_mesh, plain), strict=True))
+    result = []
+    for path in files:
+        if path in meshes:
+            result.append(MeshFile(name=path.stem, path=path, mesh=meshes[path]))
+        else:  # a scene: one structure per named node
             from muscle_atlas.sources.gltf import read_gltf
 
             result.extend(read_gltf(path))
-        else:
-            result.append(MeshFile(name=path.stem, path=path, mesh=read_mesh(path)))
     return result
