@@ -9,7 +9,8 @@ Which side variants are made is ``RenderSettings.sides``: ``all`` (left, right a
 where both exist), ``both`` (only the both-sides view where both exist) or ``each`` (left and
 right); a structure present on one side only keeps its one variant. Stills and thumbnails are
 WebP (``image_format``; stills lossy at quality 93, SSIM ≥ 0.98 against the lossless image, about
-27 KB for an 800 px still where PNG takes 140 KB, and encoded faster; thumbnails lossless) or PNG
+27 KB for an 800 px still where PNG takes 140 KB, and encoded faster; thumbnails lossless in 256
+colours) or PNG
 for exports that name PNG files.
 """
 
@@ -35,16 +36,19 @@ from muscle_atlas.render.camera import Framing
 from muscle_atlas.render.engine import HIGHLIGHT, PALETTE, Color, SceneItem
 
 CACHE_FILE = ".render-cache.json"
-RENDER_VERSION = "8"
+RENDER_VERSION = "9"
 SIDES = ("all", "both", "each")
 IMAGE_FORMATS = ("webp", "png")
 # Stills: lossy, method 2, quality 93. On 299 VHF stills of 800 px the worst SSIM against the PNG
 # was 0.979 at quality 90 (22 KB a still), 0.981 at 92 (25 KB), 0.983 at 95 (31 KB); PNG: 139 KB in
-# 41 ms, WebP 12-17 ms; method 4 is 3 % smaller and 2-4x slower. Thumbnails: lossless (200 px: 12 KB
-# in 3.5 ms, PNG 13.5 KB): lossy WebP halves the colour resolution, which a 200 px view of a red
-# muscle on white shows (worst SSIM 0.965 at quality 90, 0.975 at 100).
+# 41 ms, WebP 12-17 ms; method 4 is 3 % smaller and 2-4x slower. Thumbnails: lossy WebP halves the
+# colour resolution, which a 200 px view of a red muscle on white shows (worst SSIM 0.965 at quality
+# 90, 0.975 at 100); so they are lossless, of the image reduced to 256 colours by median cut (on 73
+# VHF thumbnails: 11.1 KB where lossless RGB takes 15.0 KB, worst SSIM 0.984, 7.5 ms instead of 9.8;
+# an octree palette gave 0.953).
 WEBP = {"quality": 93, "method": 2}
 WEBP_THUMB = {"lossless": True, "quality": 20, "method": 1}
+THUMB_COLOURS = 256
 MODEL_SUFFIX = "-scene"
 
 
@@ -324,8 +328,13 @@ def outputs_of(job: Job, settings: RenderSettings, out: Path) -> list[Path]:
 
 
 def _save_image(image: object, path: Path, image_format: str, thumb: bool = False) -> None:
-    if image_format == "webp":
-        image.save(path, format="WEBP", **(WEBP_THUMB if thumb else WEBP))  # type: ignore[attr-defined]
+    if image_format == "webp" and thumb:
+        from PIL import Image
+
+        palette = image.quantize(THUMB_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)  # type: ignore[attr-defined]
+        palette.save(path, format="WEBP", **WEBP_THUMB)
+    elif image_format == "webp":
+        image.save(path, format="WEBP", **WEBP)  # type: ignore[attr-defined]
     else:
         image.save(path, format="PNG", compress_level=6 if thumb else 2)  # type: ignore[attr-defined]
 
