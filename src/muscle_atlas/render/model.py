@@ -68,6 +68,12 @@ def forget_decimations() -> None:
     _DECIMATED.clear()
 
 
+def _context_source(item: SceneItem) -> object:
+    """The surface a context structure is decimated from: its lighter one when it has one
+    (five times faster to decimate, and the same shape at this detail)."""
+    return item.light if item.light is not None else item.mesh
+
+
 def _geometry(mesh: object, triangles: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Points (RAS mm) and triangles of ``mesh``, decimated to ``triangles``."""
     import pyvista as pv
@@ -231,7 +237,7 @@ def write_scene_glb(path: Path, items: list[SceneItem], focus: set[str]) -> Path
             points, faces = _geometry(item.mesh, None)
             material = builder.material(item.key, MUSCLE)
         else:
-            points, faces = _geometry(item.mesh, CONTEXT_TRIANGLES)
+            points, faces = _geometry(_context_source(item), CONTEXT_TRIANGLES)
             material = _context_material(builder, item.role)
         builder.add(item.key, _place(points, transform), faces, material)
     path.write_bytes(builder.to_bytes())
@@ -260,7 +266,7 @@ def write_glb(
             else:
                 material = builder.material(item.key, highlight[item.key])
         else:
-            points, faces = _geometry(item.mesh, CONTEXT_TRIANGLES)
+            points, faces = _geometry(_context_source(item), CONTEXT_TRIANGLES)
             material = _context_material(builder, item.role)
         builder.add(item.key, _place(points, transform), faces, material, vertex_colours)
     path.write_bytes(builder.to_bytes())

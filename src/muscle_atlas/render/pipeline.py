@@ -43,9 +43,9 @@ IMAGE_FORMATS = ("webp", "png")
 # was 0.979 at quality 90 (22 KB a still), 0.981 at 92 (25 KB), 0.983 at 95 (31 KB); PNG: 139 KB in
 # 41 ms, WebP 12-17 ms; method 4 is 3 % smaller and 2-4x slower. Thumbnails: lossy WebP halves the
 # colour resolution, which a 200 px view of a red muscle on white shows (worst SSIM 0.965 at quality
-# 90, 0.975 at 100); so they are lossless, of the image reduced to 256 colours by median cut (on 73
-# VHF thumbnails: 11.1 KB where lossless RGB takes 15.0 KB, worst SSIM 0.984, 7.5 ms instead of 9.8;
-# an octree palette gave 0.953).
+# 90, 0.975 at 100); so they are lossless, in 256 colours found by median cut (on 52 VHF thumbnails:
+# 9.0 KB where lossless RGB takes 15.0 KB, worst SSIM 0.984, 5.4 ms instead of 9.8; an octree
+# palette gave 0.953, one palette for a turntable's 16 views 0.976).
 WEBP = {"quality": 93, "method": 2}
 WEBP_THUMB = {"lossless": True, "quality": 20, "method": 1}
 THUMB_COLOURS = 256
@@ -331,8 +331,10 @@ def _save_image(image: object, path: Path, image_format: str, thumb: bool = Fals
     if image_format == "webp" and thumb:
         from PIL import Image
 
-        palette = image.quantize(THUMB_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)  # type: ignore[attr-defined]
-        palette.save(path, format="WEBP", **WEBP_THUMB)
+        # The palette of the image reduced 2:1 (a quarter of the median cut's work), every pixel
+        # then mapped to its nearest colour.
+        palette = image.reduce(2).quantize(THUMB_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)  # type: ignore[attr-defined]
+        image.quantize(palette=palette, dither=Image.Dither.NONE).save(path, format="WEBP", **WEBP_THUMB)  # type: ignore[attr-defined]
     elif image_format == "webp":
         image.save(path, format="WEBP", **WEBP)  # type: ignore[attr-defined]
     else:
@@ -462,24 +464,34 @@ def _render_scene(args: tuple) -> list[str]:
     return done
 
 
-# A scene's base frames (each view with nothing highlighted, see ``Renderer.turntable``) cost
-# about as much as two turntables drawn over them, which are mostly encoding.
+# Estimated costs, in turntables encoded (about 0.45 s on one core at 800 px): a turntable's frames
+# drawn whole cost about twice its encoding, a window a share of that by its area; a scene's batch
+# loads the scene and draws its base frames; a scene's model is Draco encoding.
 BASE_COST = 2.0
+MODEL_COST = 0.7
 
 
-def _cost(job: Job) -> float:
-    return 0.3 if job.kind == "model" else 1.0
+def _cost(job: Job, items: dict[str, SceneItem]) -> float:
+    if job.kind == "model":
+        return MODEL_COST
+    boxes = [np.asarray(items[k].mesh.bounds).reshape(3, 2) for k in job.highlight if k in items]  # type: ignore[attr-defined]
+    if not boxes or job.framing is None:
+        return 3.0
+    lo, hi = np.min([b[:, 0] for b in boxes], axis=0), np.max([b[:, 1] for b in boxes], axis=0)
+    side = 2 * job.framing.half_height
+    area = float(np.hypot(hi[0] - lo[0], hi[1] - lo[1]) * (hi[2] - lo[2])) / side**2  # its widest view's box
+    return 3.0 if area > 0.6 else 1.0 + 2.0 * min(1.0, 0.1 + 1.5 * area)
 
 
-def _pieces(scene_jobs: list[Job], workers: int, total: float) -> list[tuple[float, list[Job]]]:
+def _pieces(scene_jobs: list[Job], workers: int, total: float, cost: dict[str, float]) -> list[tuple[float, list[Job]]]:
     """A scene's jobs as one batch, or as several when it is more than a worker's share of
     the work: each batch draws the scene's base frames again."""
-    cost = BASE_COST + sum(_cost(j) for j in scene_jobs)
+    whole = BASE_COST + sum(cost[j.name] for j in scene_jobs)
     share = total / max(1, workers)
-    count = max(1, min(len(scene_jobs), math.ceil(cost / share))) if workers > 1 else 1
+    count = max(1, min(len(scene_jobs), math.ceil(whole / share))) if workers > 1 else 1
     size = -(-len(scene_jobs) // count)
     parts = [scene_jobs[i : i + size] for i in range(0, len(scene_jobs), size)]
-    return [(BASE_COST + sum(_cost(j) for j in part), part) for part in parts]
+    return [(BASE_COST + sum(cost[j.name] for j in part), part) for part in parts]
 
 
 def run(
@@ -500,11 +512,12 @@ def run(
     by_scene: dict[str, list[Job]] = defaultdict(list)
     for job in todo:
         by_scene[job.scene].append(job)
-    total = sum(BASE_COST + sum(_cost(j) for j in scene_jobs) for scene_jobs in by_scene.values())
+    cost = {j.name: _cost(j, work.items) for j in todo}
+    total = sum(BASE_COST + sum(cost[j.name] for j in scene_jobs) for scene_jobs in by_scene.values())
     batches = [
-        (cost, ([work.items[k] for k in work.scenes[scene]], part, settings, out, jobs > 1))
+        (estimate, ([work.items[k] for k in work.scenes[scene]], part, settings, out, jobs > 1))
         for scene, scene_jobs in by_scene.items()
-        for cost, part in _pieces(scene_jobs, jobs, total)
+        for estimate, part in _pieces(scene_jobs, jobs, total, cost)
     ]
     # Largest first, each to the next free worker: longest-processing-time scheduling.
     batches.sort(key=lambda b: -b[0])
