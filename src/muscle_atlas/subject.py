@@ -281,6 +281,17 @@ def render_subject(
         return _render_new(request, out, key, jobs, settings, triangles, progress, pool)
 
 
+def _return_freed_memory() -> None:
+    """Give the heap's freed pages back to the system (glibc keeps them for reuse): the
+    full-resolution meshes are gone, and the render workers need the memory more."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def _render_new(
     request: SubjectRequest, out: Path, key: str, jobs: int, settings: pipeline.RenderSettings, triangles: int,
     progress: bool, pool: object,
@@ -313,6 +324,7 @@ def _render_new(
         write_measures(rows, out)
         surfaces = {}
         gc.collect()
+        _return_freed_memory()
 
     work = pipeline.plan(detailed, matches, context, pipeline.hex_colour(settings.highlight), settings.sides,
                          settings.models)  # fmt: skip

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pyvista as pv
 import trimesh
-import vtk
+from vtkmodules.vtkFiltersCore import vtkWindowedSincPolyDataFilter
 
 from muscle_atlas.sources.volume import LabelVolume
 
@@ -73,7 +73,7 @@ def to_polydata(mesh: trimesh.Trimesh) -> pv.PolyData:
 
 
 def _windowed_sinc(mesh: pv.PolyData, iterations: int = 40, pass_band: float = 0.05) -> pv.PolyData:
-    smoother = vtk.vtkWindowedSincPolyDataFilter()
+    smoother = vtkWindowedSincPolyDataFilter()
     smoother.SetInputData(mesh)
     smoother.SetNumberOfIterations(iterations)
     smoother.SetPassBand(pass_band)
