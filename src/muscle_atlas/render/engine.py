@@ -337,4 +337,3 @@ class Renderer:
 
     def close(self) -> None:
         self.plotter.close()
-
