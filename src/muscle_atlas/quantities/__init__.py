@@ -9,18 +9,17 @@ The build and the ``quantify`` command call::
 
 from __future__ import annotations
 
-from muscle_atlas.quantities.compute import COLUMNS, PROFILE_COLUMNS, QuantityResult, Structure, quantify
-from muscle_atlas.quantities.specs import (
-    MapSpecs,
-    ScalarMapSpec,
-    add_map_arguments,
-    parse_dti_order,
-    parse_map_spec,
-    specs_from_args,
-    specs_from_toml,
-)
-from muscle_atlas.quantities.tables import write_tables
+import importlib
+from typing import TYPE_CHECKING, Any
 
+# Names are loaded on first use (PEP 562): the command line imports the flags' parser
+# (``specs``) on every start, and computing pulls in scipy, which a build without maps never needs.
+_WHERE = {
+    "COLUMNS": "compute", "PROFILE_COLUMNS": "compute", "QuantityResult": "compute", "Structure": "compute",
+    "quantify": "compute", "MapSpecs": "specs", "ScalarMapSpec": "specs", "add_map_arguments": "specs",
+    "parse_dti_order": "specs", "parse_map_spec": "specs", "specs_from_args": "specs", "specs_from_toml": "specs",
+    "write_tables": "tables",
+}  # fmt: skip
 __all__ = [
     "COLUMNS",
     "PROFILE_COLUMNS",
@@ -36,3 +35,22 @@ __all__ = [
     "specs_from_toml",
     "write_tables",
 ]
+
+if TYPE_CHECKING:
+    from muscle_atlas.quantities.compute import COLUMNS, PROFILE_COLUMNS, QuantityResult, Structure, quantify
+    from muscle_atlas.quantities.specs import (
+        MapSpecs,
+        ScalarMapSpec,
+        add_map_arguments,
+        parse_dti_order,
+        parse_map_spec,
+        specs_from_args,
+        specs_from_toml,
+    )
+    from muscle_atlas.quantities.tables import write_tables
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

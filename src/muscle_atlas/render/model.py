@@ -78,12 +78,14 @@ def _geometry(mesh: object, triangles: int | None) -> tuple[np.ndarray, np.ndarr
     """Points (RAS mm) and triangles of ``mesh``, decimated to ``triangles``."""
     import pyvista as pv
 
+    from muscle_atlas.geometry.surfaces import decimate
+
     cached = _DECIMATED.get((id(mesh), triangles))
     if cached is not None and cached[0] is mesh:
         return cached[1], cached[2]
     poly: pv.PolyData = mesh  # type: ignore[assignment]
-    if triangles is not None and poly.n_cells > triangles:
-        poly = poly.decimate(1.0 - triangles / poly.n_cells)
+    if triangles is not None:
+        poly = decimate(poly, triangles)
     faces = np.asarray(poly.triangulate().faces).reshape(-1, 4)[:, 1:]
     points = np.asarray(poly.points, dtype=float)
     _DECIMATED[(id(mesh), triangles)] = (mesh, points, faces)

@@ -36,7 +36,7 @@ from muscle_atlas.render.camera import Framing
 from muscle_atlas.render.engine import HIGHLIGHT, PALETTE, Color, SceneItem
 
 CACHE_FILE = ".render-cache.json"
-RENDER_VERSION = "9"
+RENDER_VERSION = "10"
 SIDES = ("all", "both", "each")
 IMAGE_FORMATS = ("webp", "png")
 # Stills: lossy, method 2, quality 93. On 299 VHF stills of 800 px the worst SSIM against the PNG
@@ -74,11 +74,7 @@ class RenderSettings:
             problems.append("views must be at least 1")
         if self.size < 64 or self.thumb < 16:
             problems.append("image size must be at least 64 pixels")
-        import pyvista as pv
-
-        try:
-            pv.Color(self.background)
-        except ValueError:
+        if background_hex(self.background) is None:
             problems.append(f"background colour {self.background!r} is not a colour name or #rrggbb")
         if not _is_hex_colour(self.highlight):
             problems.append(f"highlight colour must look like #rrggbb, not {self.highlight!r}")
@@ -99,6 +95,18 @@ class RenderSettings:
 
 def _is_hex_colour(text: str) -> bool:
     return len(text) == 7 and text.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in text[1:])
+
+
+def background_hex(text: str) -> str | None:
+    """A CSS colour (a name, #rgb, #rrggbb, rgb(...)) as #rrggbb; None if it is not one. Pillow
+    parses it, where pyvista's parser would load its plotting module (0.7 s) in every build."""
+    from PIL import ImageColor
+
+    try:
+        rgb = ImageColor.getrgb(text)
+    except ValueError:
+        return None
+    return "#" + "".join(f"{v:02x}" for v in rgb[:3])
 
 
 def hex_colour(text: str) -> Color:
@@ -157,7 +165,7 @@ def plan(
 ) -> Plan:  # fmt: skip
     """``meshes``: label key → surface (pyvista); ``light``: simpler surfaces for context;
     ``matches``: what each label is; ``sides``: which side variants (all, both, each);
-    ``models``: a GLB per scene (a job of kind "model" after the scene's turntables)."""
+    ``models``: a GLB per scene (a job of kind "model", written by the main process)."""
     light = light or {}
     tree = load_tree()
     items: dict[str, SceneItem] = {}
@@ -366,7 +374,7 @@ def _renderer(settings: RenderSettings) -> object:
     align = math.lcm(Reducer.alignment(settings.size, [VIDEO_SIZE, GIF_SIZE]), 4 if settings.ssaa else 1)
     if align * 8 > settings.size:
         align = 4 if settings.ssaa else 1
-    key = (settings.size, settings.background, settings.ssaa, align)
+    key = (settings.size, background_hex(settings.background) or "white", settings.ssaa, align)
     if _RENDERER is not None and _RENDERER[0] == key:
         _RENDERER[1].clear()  # type: ignore[attr-defined]
         return _RENDERER[1]
@@ -414,7 +422,7 @@ def _render_scene(args: tuple) -> list[str]:
     from PIL import Image
 
     from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, Reducer, write_gif, write_videos
-    from muscle_atlas.render.model import forget_decimations, write_glb, write_scene_glb
+    from muscle_atlas.render.model import forget_decimations, write_glb
 
     renderer = None
     step = settings.frames // settings.views
@@ -424,11 +432,6 @@ def _render_scene(args: tuple) -> list[str]:
     to_video, to_gif = Reducer(VIDEO_SIZE), Reducer(GIF_SIZE)
     done = []
     for job in jobs:
-        if job.kind == "model":  # the scene's GLB: no pictures
-            with _replacing(out / f"{job.name}.glb") as path:
-                write_scene_glb(path, items, set(job.highlight))
-            done.append(job.name)
-            continue
         if renderer is None:
             renderer = _renderer(settings)
             renderer.load(items)  # type: ignore[attr-defined]
@@ -464,16 +467,27 @@ def _render_scene(args: tuple) -> list[str]:
     return done
 
 
+def _write_models(jobs: list[Job], work: Plan, out: Path, progress: Callable[[int], object] | None) -> list[str]:
+    """The scenes' GLBs (Draco encoding, no drawing): written by the main process while the
+    workers draw, which fills the cores that the last scenes' workers leave idle."""
+    from muscle_atlas.render.model import forget_decimations, write_scene_glb
+
+    for job in jobs:
+        with _replacing(out / f"{job.name}.glb") as path:
+            write_scene_glb(path, [work.items[k] for k in work.scenes[job.scene]], set(job.highlight))
+        if progress:
+            progress(1)
+    forget_decimations()
+    return [job.name for job in jobs]
+
+
 # Estimated costs, in turntables encoded (about 0.45 s on one core at 800 px): a turntable's frames
 # drawn whole cost about twice its encoding, a window a share of that by its area; a scene's batch
-# loads the scene and draws its base frames; a scene's model is Draco encoding.
+# loads the scene and draws its base frames.
 BASE_COST = 2.0
-MODEL_COST = 0.7
 
 
 def _cost(job: Job, items: dict[str, SceneItem]) -> float:
-    if job.kind == "model":
-        return MODEL_COST
     boxes = [np.asarray(items[k].mesh.bounds).reshape(3, 2) for k in job.highlight if k in items]  # type: ignore[attr-defined]
     if not boxes or job.framing is None:
         return 3.0
@@ -509,9 +523,11 @@ def run(
         j for j in work.jobs
         if cache.get(j.name) != j.digest or not all(p.exists() for p in outputs_of(j, settings, out))
     ]  # fmt: skip
+    models = [j for j in todo if j.kind == "model"]
     by_scene: dict[str, list[Job]] = defaultdict(list)
     for job in todo:
-        by_scene[job.scene].append(job)
+        if job.kind != "model":
+            by_scene[job.scene].append(job)
     cost = {j.name: _cost(j, work.items) for j in todo}
     total = sum(BASE_COST + sum(cost[j.name] for j in scene_jobs) for scene_jobs in by_scene.values())
     batches = [
@@ -530,10 +546,12 @@ def run(
                 rendered += _render_scene(batch)
                 if progress:
                     progress(len(batch[1]))
+            rendered += _write_models(models, work, out, progress)
         else:
             futures = [running.submit(_render_scene, batch) for _, batch in batches]
             if meanwhile is not None:
                 meanwhile()
+            rendered += _write_models(models, work, out, progress)
             for future in as_completed(futures):
                 names = future.result()
                 rendered += names
