@@ -1,12 +1,14 @@
 """Benchmark: build time, peak memory and site weight against a release, in one run.
 
-    .venv/bin/python bench/compare_release.py [--release d0ab718] [--source left|both] [--jobs 2]
+    .venv/bin/python bench/compare_release.py [--release d0ab718] [--source left|both] [--jobs 2] [--repeat 2]
 
 The release's code is exported with ``git archive`` beside the working tree (into a temporary
 folder) and run with this venv's libraries, so both builds see the same machine, libraries and
 data. Each builds the VHF left leg (or both legs) at default settings into a fresh folder with a
-cold cache. Prints both times, peak memories (the whole process tree, summed RSS sampled every
-0.2 s), the site sizes by file type, and the ratios. Not a test.
+cold cache; with ``--repeat N`` the two alternate N times (this machine's speed drifts by 10 %
+from minute to minute) and the ratio is that of the median times. Prints both times, peak
+memories (the whole process tree, summed RSS sampled every 0.2 s), the site sizes by file type,
+and the ratios. Not a test.
 Data: $MUSCLE_ATLAS_DATA (default ../shared/data).
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,6 +88,7 @@ def main() -> None:
     parser.add_argument("--release", default="d0ab718")
     parser.add_argument("--source", choices=("left", "both"), default="left")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=2, help="alternate the two builds this many times")
     args = parser.parse_args()
     vhf = DATA / "vhf-lower-limb"
     with tempfile.TemporaryDirectory(prefix="muscle-atlas-bench-") as tmp:
@@ -100,16 +105,26 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", str(release)], input=archive.stdout, check=True)
         print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
         print(f"data: VHF {args.source} leg(s), build --jobs {args.jobs}, default settings, cold caches")
+        times: dict[str, list[float]] = {args.release: [], "working tree": []}
         results = {}
-        for name, path in ((args.release, release / "src"), ("working tree", REPO / "src")):
-            seconds, peak = timed_build(path, source, work / f"site-{name.replace(' ', '-')}", args.jobs)
-            sizes = weights(work / f"site-{name.replace(' ', '-')}")
-            results[name] = (seconds, peak, sizes)
-            total = sum(sizes.values())
-            kinds = ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.most_common(6))
-            print(f"{name}: {seconds:.1f} s, peak {peak / 2**30:.2f} GiB, site {total / 1e6:.1f} MB ({kinds})")
-        (old_s, _, old_w), (new_s, _, new_w) = results[args.release], results["working tree"]
-        print(f"speed-up: {old_s / new_s:.2f}x; site {sum(old_w.values()) / sum(new_w.values()):.2f}x lighter")
+        for run in range(1, args.repeat + 1):
+            for name, path in ((args.release, release / "src"), ("working tree", REPO / "src")):
+                site = work / f"site-{name.replace(' ', '-')}-{run}"
+                seconds, peak = timed_build(path, source, site, args.jobs)
+                sizes = weights(site)
+                shutil.rmtree(site)
+                times[name].append(seconds)
+                results[name] = (peak, sizes)
+                total = sum(sizes.values())
+                kinds = ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.most_common(6))
+                print(f"run {run}, {name}: {seconds:.1f} s, peak {peak / 2**30:.2f} GiB, "
+                      f"site {total / 1e6:.1f} MB ({kinds})")  # fmt: skip
+        old_s, new_s = statistics.median(times[args.release]), statistics.median(times["working tree"])
+        old_w, new_w = results[args.release][1], results["working tree"][1]
+        print(f"median times: {args.release} {old_s:.1f} s, working tree {new_s:.1f} s")
+        print(f"speed-up: {old_s / new_s:.2f}x (runs: "
+              + ", ".join(f"{o / n:.2f}x" for o, n in zip(times[args.release], times["working tree"], strict=True))
+              + f"); site {sum(old_w.values()) / sum(new_w.values()):.2f}x lighter")  # fmt: skip
 
 
 if __name__ == "__main__":

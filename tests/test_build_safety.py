@@ -57,6 +57,37 @@ def test_interrupted_build_leaves_the_previous_site_as_it_was(built, sig: signal
     assert leftovers == []
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat_file.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat_file.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_render_workers_end_with_a_killed_build(tmp_path: Path) -> None:
+    """kill -9 of a build (or a crash) ends its render workers too: none is left waiting for
+    work, holding the caller's output pipe open."""
+    volume, table = small_phantom(tmp_path / "data")
+    command = [sys.executable, "-m", "muscle_atlas", "build", str(volume), "--labels", str(table), "-o",
+               str(tmp_path / "site"), "--jobs", "2"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(_children(process.pid)) < 2:
+        time.sleep(0.1)
+    workers = _children(process.pid)
+    assert len(workers) >= 2
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.time() + 10
+    while time.time() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.1)
+    assert [w for w in workers if Path(f"/proc/{w}").exists()] == []
+
+
 def test_failed_build_leaves_the_previous_site(built, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     volume, table, out = built
     before = _digest(out)

@@ -116,3 +116,17 @@ def test_simplify_keeps_shape_within_budget() -> None:
     small = simplify(sphere, 2000)
     assert small.n_cells <= 2200
     assert to_trimesh(small).volume == pytest.approx(4 / 3 * np.pi * 30**3, rel=0.03)
+
+
+def test_simplifying_on_threads_gives_what_one_thread_gives() -> None:
+    """The decimation library keeps its mesh in global state: meshes simplified on several
+    threads at once must come out as they do one by one (and not crash the process)."""
+    from muscle_atlas.geometry.surfaces import each_mesh
+
+    sphere = trimesh.creation.icosphere(subdivisions=6)  # 81,920 triangles: decimations overlap in time
+    meshes = {str(i): to_polydata(sphere.copy().apply_scale([10 + i, 12, 14 + 2 * i])) for i in range(12)}
+    alone = each_mesh(lambda m: simplify(m, 2000), meshes, threads=1)
+    together = each_mesh(lambda m: simplify(m, 2000), meshes, threads=4)
+    for key, mesh in alone.items():
+        assert mesh.n_cells <= 2200
+        assert np.array_equal(mesh.points, together[key].points) and np.array_equal(mesh.faces, together[key].faces)

@@ -11,6 +11,7 @@ is moved outward along its normals by the missing thickness.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -131,6 +132,12 @@ def simplify(mesh: pv.PolyData, triangles: int = DEFAULT_TRIANGLES) -> pv.PolyDa
     return orient_outward(decimate(mesh, triangles))
 
 
+# fast-simplification keeps the mesh it works on in module-level (C++ global) state: two threads
+# decimating at once corrupt each other's meshes (a segfault seen in a build). One at a time;
+# the rest of simplifying (normals, orientation) stays on the threads.
+_DECIMATION_LOCK = threading.Lock()
+
+
 def decimate(mesh: pv.PolyData, triangles: int) -> pv.PolyData:
     """About ``triangles`` faces by quadric edge collapse (fast-simplification, of the pyvista
     project). On the 63 VHF left-leg surfaces (1 million triangles to 6,000 each) it took 0.44 s
@@ -140,7 +147,10 @@ def decimate(mesh: pv.PolyData, triangles: int) -> pv.PolyData:
     if mesh.n_cells <= triangles:
         return mesh
     surface = mesh if mesh.is_all_triangles else mesh.triangulate()
-    decimated = fast_simplification.simplify_mesh(surface, target_reduction=1.0 - triangles / surface.n_cells)
-    if decimated.n_cells == 0:  # nothing left of a degenerate input: VTK's own, which keeps something
-        decimated = surface.decimate_pro(1.0 - triangles / surface.n_cells, preserve_topology=True)
-    return decimated
+    points = np.asarray(surface.points, dtype=np.float64)
+    faces = np.asarray(surface.faces).reshape(-1, 4)[:, 1:]
+    with _DECIMATION_LOCK:
+        points, faces = fast_simplification.simplify(points, faces, target_reduction=1.0 - triangles / surface.n_cells)
+    if len(faces) == 0:  # nothing left of a degenerate input: VTK's own, which keeps something
+        return surface.decimate_pro(1.0 - triangles / surface.n_cells, preserve_topology=True)
+    return pv.PolyData(points, np.hstack([np.full((len(faces), 1), 3), faces]).ravel())

@@ -390,11 +390,27 @@ def _release_renderer() -> None:
         _RENDERER = None
 
 
-def _start_worker(settings: RenderSettings) -> None:
+def _start_worker(settings: RenderSettings, parent: int) -> None:
     """A render worker's set-up, done while the main process reads the subject: one rasteriser
     thread (the processes share the cores), and the plotter."""
+    _die_with(parent)
     os.environ["LP_NUM_THREADS"] = "1"
     _renderer(settings)
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the process that started it ends. A pool's workers wait for work
+    on a queue they also hold open, so a main process killed (or crashed) would leave them
+    waiting for ever, holding the terminal's or CI's output pipe open. Linux only (prctl)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the request took effect
+        os._exit(1)
 
 
 @contextmanager
@@ -409,7 +425,7 @@ def workers(jobs: int, settings: RenderSettings) -> Iterator[ProcessPoolExecutor
         return
     pool = ProcessPoolExecutor(
         max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-        initargs=(settings,),
+        initargs=(settings, os.getpid()),
     )  # fmt: skip
     with pool:
         for _ in range(jobs):  # each submission to a pool without an idle worker starts one
