@@ -111,6 +111,31 @@ def test_a_turntable_drawn_over_base_frames_is_the_turntable_drawn_whole(phantom
     whole.close()
 
 
+
+def test_context_shaded_on_the_cpu_looks_as_vtk_shades_it(phantom_scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The translucent context is shaded at its vertices here and drawn unlit: the frames are
+    those VTK's per-pixel lighting gives, but for a few edge and highlight pixels."""
+    from muscle_atlas.render import engine
+
+    items, where = phantom_scene
+    key = next(k for k, w in where.items() if w == "leg/soleus:left")
+    framing = Framing.around(np.vstack([i.mesh.points for i in items.values()]))
+    shaded = Renderer(size=320, ssaa=True, align=20)
+    shaded.load(list(items.values()))
+    ours = shaded.turntable({key: HIGHLIGHT}, framing, 8)
+    unlit = [a for a in shaded.plotter.renderer.GetActors() if a.GetVisibility() and not a.GetProperty().GetLighting()]
+    assert len(unlit) >= 3 and all(a.GetProperty().GetOpacity() < 1 for a in unlit)  # really shaded here
+    monkeypatch.setattr(engine._ContextShading, "_lights", lambda self: None)  # a scene VTK must light
+    lit = Renderer(size=320, ssaa=True, align=20)
+    lit.load(list(items.values()))
+    theirs = lit.turntable({key: HIGHLIGHT}, framing, 8)
+    assert all(a.GetProperty().GetLighting() for a in lit.plotter.renderer.GetActors())
+    for index, (x, y) in enumerate(zip(ours, theirs, strict=True)):
+        diff = np.abs(x.astype(int) - y.astype(int)).max(axis=2)
+        assert (diff > 4).mean() < 0.005 and diff.max() < 48, f"view {index + 1}"
+    shaded.close()
+    lit.close()
+
 def test_a_reduction_window_by_window_is_the_whole_reduction() -> None:
     from muscle_atlas.render.encode import Reducer
 

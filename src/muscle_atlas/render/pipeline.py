@@ -36,7 +36,7 @@ from muscle_atlas.render.camera import Framing
 from muscle_atlas.render.engine import HIGHLIGHT, PALETTE, Color, SceneItem
 
 CACHE_FILE = ".render-cache.json"
-RENDER_VERSION = "10"
+RENDER_VERSION = "11"
 SIDES = ("all", "both", "each")
 IMAGE_FORMATS = ("webp", "png")
 # Stills: lossy, method 2, quality 93. On 299 VHF stills of 800 px the worst SSIM against the PNG
