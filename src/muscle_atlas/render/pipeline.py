@@ -513,15 +513,48 @@ def _cost(job: Job, items: dict[str, SceneItem]) -> float:
     return 3.0 if area > 0.6 else 1.0 + 2.0 * min(1.0, 0.1 + 1.5 * area)
 
 
-def _pieces(scene_jobs: list[Job], workers: int, total: float, cost: dict[str, float]) -> list[tuple[float, list[Job]]]:
-    """A scene's jobs as one batch, or as several when it is more than a worker's share of
-    the work: each batch draws the scene's base frames again."""
-    whole = BASE_COST + sum(cost[j.name] for j in scene_jobs)
-    share = total / max(1, workers)
-    count = max(1, min(len(scene_jobs), math.ceil(whole / share))) if workers > 1 else 1
-    size = -(-len(scene_jobs) // count)
-    parts = [scene_jobs[i : i + size] for i in range(0, len(scene_jobs), size)]
-    return [(BASE_COST + sum(cost[j.name] for j in part), part) for part in parts]
+def _split(scene_jobs: list[Job], count: int, cost: dict[str, float]) -> list[list[Job]]:
+    """A scene's jobs in ``count`` consecutive parts of about equal estimated cost."""
+    total = sum(cost[j.name] for j in scene_jobs)
+    parts: list[list[Job]] = [[] for _ in range(count)]
+    done = 0.0
+    for job in scene_jobs:
+        index = min(count - 1, int(count * (done + cost[job.name] / 2) / total)) if total > 0 else 0
+        parts[index].append(job)
+        done += cost[job.name]
+    return [part for part in parts if part]
+
+
+def _makespan(estimates: list[float], workers: int) -> float:
+    """When the last of ``workers`` ends, each taking the largest batch left when it is free."""
+    loads = [0.0] * workers
+    for estimate in sorted(estimates, reverse=True):
+        loads[loads.index(min(loads))] += estimate
+    return max(loads)
+
+
+def _batches(by_scene: dict[str, list[Job]], workers: int, cost: dict[str, float]) -> list[tuple[float, list[Job]]]:
+    """Each scene's jobs as one batch or as several, whichever ends soonest by the estimates:
+    a batch draws its scene's base frames again (BASE_COST), but a scene left whole can keep one
+    worker busy long after the others are done. Greedy: split further the scene whose next split
+    shortens the estimated end most, while one does."""
+    counts = {scene: 1 for scene in by_scene}
+
+    def pieces(scene: str, count: int) -> list[tuple[float, list[Job]]]:
+        return [(BASE_COST + sum(cost[j.name] for j in part), part) for part in _split(by_scene[scene], count, cost)]
+
+    def end(trial: dict[str, int]) -> float:
+        return _makespan([e for scene, n in trial.items() for e, _ in pieces(scene, n)], workers)
+
+    best = end(counts)
+    while workers > 1:
+        options = [(end({**counts, scene: n + 1}), scene) for scene, n in counts.items()
+                   if n < min(workers, len(by_scene[scene]))]  # fmt: skip
+        if not options or min(options)[0] >= best - 1e-9:
+            break
+        best, scene = min(options)
+        counts[scene] += 1
+    return [piece for scene, n in counts.items() for piece in pieces(scene, n)]
 
 
 def run(
@@ -545,11 +578,9 @@ def run(
         if job.kind != "model":
             by_scene[job.scene].append(job)
     cost = {j.name: _cost(j, work.items) for j in todo}
-    total = sum(BASE_COST + sum(cost[j.name] for j in scene_jobs) for scene_jobs in by_scene.values())
     batches = [
-        (estimate, ([work.items[k] for k in work.scenes[scene]], part, settings, out, jobs > 1))
-        for scene, scene_jobs in by_scene.items()
-        for estimate, part in _pieces(scene_jobs, jobs, total, cost)
+        (estimate, ([work.items[k] for k in work.scenes[part[0].scene]], part, settings, out, jobs > 1))
+        for estimate, part in _batches(by_scene, jobs, cost)
     ]
     # Largest first, each to the next free worker: longest-processing-time scheduling.
     batches.sort(key=lambda b: -b[0])
