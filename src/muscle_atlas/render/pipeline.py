@@ -36,7 +36,7 @@ from muscle_atlas.render.camera import Framing
 from muscle_atlas.render.engine import HIGHLIGHT, PALETTE, Color, SceneItem
 
 CACHE_FILE = ".render-cache.json"
-RENDER_VERSION = "11"
+RENDER_VERSION = "12"
 SIDES = ("all", "both", "each")
 IMAGE_FORMATS = ("webp", "png")
 # Stills: lossy, method 2, quality 93. On 299 VHF stills of 800 px the worst SSIM against the PNG
@@ -335,14 +335,27 @@ def outputs_of(job: Job, settings: RenderSettings, out: Path) -> list[Path]:
     return [out / n for n in names]
 
 
-def _save_image(image: object, path: Path, image_format: str, thumb: bool = False) -> None:
+def _save_image(
+    image: object, path: Path, image_format: str, thumb: bool = False, background: tuple[int, int, int] = (255, 255, 255)
+) -> None:
     if image_format == "webp" and thumb:
         from PIL import Image
 
         # The palette of the image reduced 2:1 (a quarter of the median cut's work), every pixel
-        # then mapped to its nearest colour.
+        # then mapped to a near colour. Pillow maps by a coarse colour cube (8 levels of red and
+        # blue): the white background came out 252-253, an off-white box on the page. So the
+        # background is put into the palette exactly, and its pixels mapped to it here.
         palette = image.reduce(2).quantize(THUMB_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)  # type: ignore[attr-defined]
-        image.quantize(palette=palette, dither=Image.Dither.NONE).save(path, format="WEBP", **WEBP_THUMB)  # type: ignore[attr-defined]
+        colours = np.array(palette.getpalette(), dtype=int).reshape(-1, 3)
+        exact = int(np.argmin(((colours - np.array(background)) ** 2).sum(axis=1)))
+        colours[exact] = background
+        palette.putpalette(colours.ravel().tolist())
+        mapped = image.quantize(palette=palette, dither=Image.Dither.NONE)  # type: ignore[attr-defined]
+        indices = np.array(mapped)
+        indices[(np.asarray(image) == background).all(axis=2)] = exact
+        result = Image.fromarray(indices, mode="P")
+        result.putpalette(colours.ravel().tolist())
+        result.save(path, format="WEBP", **WEBP_THUMB)
     elif image_format == "webp":
         image.save(path, format="WEBP", **WEBP)  # type: ignore[attr-defined]
     else:
@@ -435,7 +448,7 @@ def workers(jobs: int, settings: RenderSettings) -> Iterator[ProcessPoolExecutor
 
 def _render_scene(args: tuple) -> list[str]:
     items, jobs, settings, out, single_thread = args
-    from PIL import Image
+    from PIL import Image, ImageColor
 
     from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, Reducer, write_gif, write_videos
     from muscle_atlas.render.model import forget_decimations, write_glb
@@ -446,6 +459,7 @@ def _render_scene(args: tuple) -> list[str]:
     ext = settings.image_format
     threads = 1 if single_thread else 0
     to_video, to_gif = Reducer(VIDEO_SIZE), Reducer(GIF_SIZE)
+    background = ImageColor.getrgb(background_hex(settings.background) or "white")[:3]
     done = []
     for job in jobs:
         if renderer is None:
@@ -473,7 +487,7 @@ def _render_scene(args: tuple) -> list[str]:
             else:
                 thumb = image.resize((settings.thumb, settings.thumb), Image.LANCZOS)
             with _replacing(out / f"{job.name}-{index}-thumb.{ext}") as path:
-                _save_image(thumb, path, ext, thumb=True)
+                _save_image(thumb, path, ext, thumb=True, background=background)
         with _replacing(out / f"{job.name}.mp4") as mp4, _replacing(out / f"{job.name}.webm") as webm:
             write_videos(videos, [mp4, webm], fps, threads)
         with _replacing(out / f"{job.name}.gif") as path:
