@@ -34,7 +34,7 @@ def built(tmp_path: Path) -> tuple[Path, Path, Path]:
 def _start_build(volume: Path, table: Path, out: Path) -> subprocess.Popen:
     # Different settings from the existing site, so this build has real rendering to do.
     command = [sys.executable, "-m", "muscle_atlas", "build", str(volume), "--labels", str(table), "-o", str(out),
-               "--views", "12", "--size", "240", "--no-ssaa", "--jobs", "1"]  # fmt: skip
+               "--views", "16", "--size", "400", "--no-ssaa", "--jobs", "1"]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -45,13 +45,15 @@ def test_interrupted_build_leaves_the_previous_site_as_it_was(built, sig: signal
     process = _start_build(volume, table, out)
     cache = out.parent / f".{out.name}.muscle-atlas-cache" / "renders"
     deadline = time.time() + 60
-    # Wait until the new build is rendering (new files appear in the cache), then interrupt it.
+    # Wait until the new build is rendering (its first new file appears in the cache; it then has
+    # seconds of work left), then interrupt it.
     start_count = len(list(cache.iterdir()))
-    while time.time() < deadline and len(list(cache.iterdir())) <= start_count + 3:
-        time.sleep(0.2)
+    while time.time() < deadline and len(list(cache.iterdir())) <= start_count:
+        time.sleep(0.05)
     process.send_signal(sig)
     process.wait(timeout=60)
-    assert process.returncode != 0
+    assert process.stderr is not None
+    assert process.returncode != 0, process.stderr.read()
     assert _digest(out) == before
     leftovers = [p.name for p in out.parent.iterdir() if ".building-" in p.name or ".previous-" in p.name]
     assert leftovers == []
