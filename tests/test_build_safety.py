@@ -35,7 +35,10 @@ def _start_build(volume: Path, table: Path, out: Path) -> subprocess.Popen:
     # Different settings from the existing site, so this build has real rendering to do.
     command = [sys.executable, "-m", "muscle_atlas", "build", str(volume), "--labels", str(table), "-o", str(out),
                "--views", "16", "--size", "400", "--no-ssaa", "--jobs", "1"]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as at a terminal: a suite started in the background by a non-interactive shell
+    # (`make test &`, nohup) ignores SIGINT, and its children would inherit that.
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
@@ -45,11 +48,12 @@ def test_interrupted_build_leaves_the_previous_site_as_it_was(built, sig: signal
     process = _start_build(volume, table, out)
     cache = out.parent / f".{out.name}.muscle-atlas-cache" / "renders"
     deadline = time.time() + 60
-    # Wait until the new build is rendering (its first new file appears in the cache; it then has
-    # seconds of work left), then interrupt it.
-    start_count = len(list(cache.iterdir()))
-    while time.time() < deadline and len(list(cache.iterdir())) <= start_count:
+    assert not list(cache.glob("*-1[0-6].webp"))
+    # Wait until the new build is rendering: a still only its 16 views have (the site's have 4),
+    # with seconds of work left. Then interrupt it.
+    while time.time() < deadline and not list(cache.glob("*-1[0-6].webp")) and process.poll() is None:
         time.sleep(0.05)
+    assert process.poll() is None, "the build ended before it could be interrupted"
     process.send_signal(sig)
     process.wait(timeout=60)
     assert process.stderr is not None

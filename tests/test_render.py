@@ -183,6 +183,18 @@ def test_videos_show_the_colours_of_the_frames(tmp_path: Path) -> None:
         probe = subprocess.run([ffmpeg, "-hide_banner", "-i", str(path)], capture_output=True, text=True)
         assert "smpte170m" in probe.stderr and "tv" in probe.stderr, probe.stderr
 
+
+def test_videos_of_odd_sized_frames_lose_a_row_and_a_column(tmp_path: Path) -> None:
+    """4:2:0 video needs even sides: a --size of 333 must not end the build."""
+    import imageio.v3 as iio
+
+    from muscle_atlas.render.encode import write_videos
+
+    frame = np.full((333, 333, 3), 200, dtype=np.uint8)
+    for path in write_videos([frame] * 4, [tmp_path / "odd.mp4", tmp_path / "odd.webm"], 8, threads=1):
+        first = next(iter(iio.imiter(path, plugin="FFMPEG")))
+        assert first.shape == (332, 332, 3) and abs(int(first[100, 100, 0]) - 200) <= 3
+
 # --- the 38 VHF left-leg muscles, each recognisably in its own views ---------------------------------
 
 

@@ -110,7 +110,10 @@ def write_videos(frames: list[np.ndarray], paths: list[Path], fps: float, thread
     once for all (a sixth less work for two videos than a conversion each). ``threads``: per
     encoder, 0 = ffmpeg's choice (1 in a render worker, which shares the cores with others)."""
     branches = "".join(f"[v{i}]" for i in range(len(paths)))
-    outputs = ["-filter_complex", f"[0:v]scale=out_color_matrix=bt601:out_range=tv,format=yuv420p,"
+    height, width = frames[0].shape[:2]
+    # 4:2:0 needs even sides: an odd --size loses its last column and row in the videos.
+    even = f"crop={width - width % 2}:{height - height % 2}:0:0," if width % 2 or height % 2 else ""
+    outputs = ["-filter_complex", f"[0:v]{even}scale=out_color_matrix=bt601:out_range=tv,format=yuv420p,"
                f"split={len(paths)}{branches}"]  # fmt: skip
     for i, path in enumerate(paths):
         outputs += ["-map", f"[v{i}]", *CODECS[Path(path).suffix], *COLOUR, "-threads", str(threads), "-an",

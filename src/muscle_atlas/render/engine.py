@@ -348,9 +348,9 @@ class _ContextShading:
 
     On llvmpipe the fragment shader's lighting (three lights, per pixel) of the translucent
     layers was a fifth of every frame. These layers are drawn at 12-25 % opacity from light
-    surfaces, so each is shaded here at its vertices by the same formula as VTK's shader for
-    directional lights (Blinn-Phong with VTK's reflection term), with the renderer's own lights,
-    and its colours interpolated: frames differ from VTK's by more than 4 of 255 in about 0.1 %
+    surfaces, so each is shaded here at its vertices by the formula of VTK's shader for
+    directional lights (diffuse, and specular by the reflected light), with the renderer's
+    lights, and its colours interpolated: frames differ from VTK's by more than 4 of 255 in about 0.1 %
     of pixels. The colours depend only on the view direction (parallel projection, lights that
     follow the camera), so a window drawn with a shifted camera gets the base frame's shading.
     Actors without point normals, or a scene lit otherwise, keep VTK's lighting."""
