@@ -36,19 +36,19 @@ from muscle_atlas.render.camera import Framing
 from muscle_atlas.render.engine import HIGHLIGHT, PALETTE, Color, SceneItem
 
 CACHE_FILE = ".render-cache.json"
-RENDER_VERSION = "12"
+RENDER_VERSION = "13"
 SIDES = ("all", "both", "each")
 IMAGE_FORMATS = ("webp", "png")
 # Stills: lossy, method 2, quality 93. On 299 VHF stills of 800 px the worst SSIM against the PNG
 # was 0.979 at quality 90 (22 KB a still), 0.981 at 92 (25 KB), 0.983 at 95 (31 KB); PNG: 139 KB in
 # 41 ms, WebP 12-17 ms; method 4 is 3 % smaller and 2-4x slower. Thumbnails: lossy WebP halves the
 # colour resolution, which a 200 px view of a red muscle on white shows (worst SSIM 0.965 at quality
-# 90, 0.975 at 100); so they are lossless, in 256 colours found by median cut (on 52 VHF thumbnails:
-# 9.0 KB where lossless RGB takes 15.0 KB, worst SSIM 0.984, 5.4 ms instead of 9.8; an octree
-# palette gave 0.953, one palette for a turntable's 16 views 0.976).
+# 90, 0.975 at 100). In 256 colours (median cut), 3 of the 960 VHF right-leg thumbnails fell below
+# SSIM 0.98 (group views: many hues, each blended with the context). So they are lossless RGB, at
+# the fastest effort: 0.5 ms and 11.7 KB a thumbnail, where the palette took 5.3 ms and 6.8 KB
+# (method 1: 3.5 ms, 10.9 KB).
 WEBP = {"quality": 93, "method": 2}
-WEBP_THUMB = {"lossless": True, "quality": 20, "method": 1}
-THUMB_COLOURS = 256
+WEBP_THUMB = {"lossless": True, "quality": 0, "method": 0}
 MODEL_SUFFIX = "-scene"
 
 
@@ -335,29 +335,9 @@ def outputs_of(job: Job, settings: RenderSettings, out: Path) -> list[Path]:
     return [out / n for n in names]
 
 
-def _save_image(
-    image: object, path: Path, image_format: str, thumb: bool = False, background: tuple[int, int, int] = (255, 255, 255)
-) -> None:
-    if image_format == "webp" and thumb:
-        from PIL import Image
-
-        # The palette of the image reduced 2:1 (a quarter of the median cut's work), every pixel
-        # then mapped to a near colour. Pillow maps by a coarse colour cube (8 levels of red and
-        # blue): the white background came out 252-253, an off-white box on the page. So the
-        # background is put into the palette exactly, and its pixels mapped to it here.
-        palette = image.reduce(2).quantize(THUMB_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)  # type: ignore[attr-defined]
-        colours = np.array(palette.getpalette(), dtype=int).reshape(-1, 3)
-        exact = int(np.argmin(((colours - np.array(background)) ** 2).sum(axis=1)))
-        colours[exact] = background
-        palette.putpalette(colours.ravel().tolist())
-        mapped = image.quantize(palette=palette, dither=Image.Dither.NONE)  # type: ignore[attr-defined]
-        indices = np.array(mapped)
-        indices[(np.asarray(image) == background).all(axis=2)] = exact
-        result = Image.fromarray(indices, mode="P")
-        result.putpalette(colours.ravel().tolist())
-        result.save(path, format="WEBP", **WEBP_THUMB)
-    elif image_format == "webp":
-        image.save(path, format="WEBP", **WEBP)  # type: ignore[attr-defined]
+def _save_image(image: object, path: Path, image_format: str, thumb: bool = False) -> None:
+    if image_format == "webp":
+        image.save(path, format="WEBP", **(WEBP_THUMB if thumb else WEBP))  # type: ignore[attr-defined]
     else:
         image.save(path, format="PNG", compress_level=6 if thumb else 2)  # type: ignore[attr-defined]
 
@@ -448,7 +428,7 @@ def workers(jobs: int, settings: RenderSettings) -> Iterator[ProcessPoolExecutor
 
 def _render_scene(args: tuple) -> list[str]:
     items, jobs, settings, out, single_thread = args
-    from PIL import Image, ImageColor
+    from PIL import Image
 
     from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, Reducer, write_gif, write_videos
     from muscle_atlas.render.model import forget_decimations, write_glb
@@ -459,7 +439,6 @@ def _render_scene(args: tuple) -> list[str]:
     ext = settings.image_format
     threads = 1 if single_thread else 0
     to_video, to_gif = Reducer(VIDEO_SIZE), Reducer(GIF_SIZE)
-    background = ImageColor.getrgb(background_hex(settings.background) or "white")[:3]
     done = []
     for job in jobs:
         if renderer is None:
@@ -487,7 +466,7 @@ def _render_scene(args: tuple) -> list[str]:
             else:
                 thumb = image.resize((settings.thumb, settings.thumb), Image.LANCZOS)
             with _replacing(out / f"{job.name}-{index}-thumb.{ext}") as path:
-                _save_image(thumb, path, ext, thumb=True, background=background)
+                _save_image(thumb, path, ext, thumb=True)
         with _replacing(out / f"{job.name}.mp4") as mp4, _replacing(out / f"{job.name}.webm") as webm:
             write_videos(videos, [mp4, webm], fps, threads)
         with _replacing(out / f"{job.name}.gif") as path:
