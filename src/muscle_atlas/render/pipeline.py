@@ -9,8 +9,7 @@ Which side variants are made is ``RenderSettings.sides``: ``all`` (left, right a
 where both exist), ``both`` (only the both-sides view where both exist) or ``each`` (left and
 right); a structure present on one side only keeps its one variant. Stills and thumbnails are
 WebP (``image_format``; stills lossy at quality 93, SSIM ≥ 0.98 against the lossless image, about
-27 KB for an 800 px still where PNG takes 140 KB, and encoded faster; thumbnails lossless in 256
-colours) or PNG
+27 KB for an 800 px still where PNG takes 140 KB, and encoded faster; thumbnails lossless) or PNG
 for exports that name PNG files.
 """
 
