@@ -124,3 +124,23 @@ def test_models_pass_the_gltf_validator(small_phantom: Path, tmp_path: Path) -> 
     results = json.loads(report.stdout)
     assert len(results) == len(models) > 0
     assert [r for r in results if r["errors"]] == []
+
+
+def test_batches_split_a_scene_only_where_that_ends_sooner() -> None:
+    """Every job in exactly one batch, each batch of one scene; the estimated end is no later
+    than with whole scenes, and a scene that would keep one worker busy alone is split."""
+    from muscle_atlas.render.pipeline import BASE_COST, Job, _batches, _makespan
+
+    sizes = {"thigh": 30, "leg": 4, "torso": 1}  # the thigh alone would be most of the work
+    by_scene = {s: [Job(f"{s}-{i}", s, {}, None) for i in range(n)] for s, n in sizes.items()}
+    cost = {j.name: 1.5 for jobs in by_scene.values() for j in jobs}
+    whole = _makespan([BASE_COST + 1.5 * n for n in sizes.values()], 2)
+    batches = _batches(by_scene, 2, cost)
+    names = [j.name for _, part in batches for j in part]
+    assert sorted(names) == sorted(cost) and len(set(names)) == len(names)
+    assert all(len({j.scene for j in part}) == 1 for _, part in batches)
+    assert _makespan([e for e, _ in batches], 2) < whole
+    assert len(batches) > len(sizes)
+    assert _batches(by_scene, 1, cost) == [(BASE_COST + 1.5 * n, by_scene[s]) for s, n in sizes.items()]
+    lone = {"limb": [Job(f"limb-{i}", "limb", {}, None) for i in range(30)]}
+    assert len(_batches(lone, 4, {j.name: 1.0 for j in lone["limb"]})) == 4

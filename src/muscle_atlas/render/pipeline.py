@@ -531,9 +531,13 @@ def _batches(by_scene: dict[str, list[Job]], workers: int, cost: dict[str, float
     worker busy long after the others are done. Greedy: split further the scene whose next split
     shortens the estimated end most, while one does."""
     counts = {scene: 1 for scene in by_scene}
+    known: dict[tuple[str, int], list[tuple[float, list[Job]]]] = {}
 
     def pieces(scene: str, count: int) -> list[tuple[float, list[Job]]]:
-        return [(BASE_COST + sum(cost[j.name] for j in part), part) for part in _split(by_scene[scene], count, cost)]
+        if (scene, count) not in known:
+            parts = _split(by_scene[scene], count, cost)
+            known[scene, count] = [(BASE_COST + sum(cost[j.name] for j in part), part) for part in parts]
+        return known[scene, count]
 
     def end(trial: dict[str, int]) -> float:
         return _makespan([e for scene, n in trial.items() for e, _ in pieces(scene, n)], workers)
