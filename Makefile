@@ -13,6 +13,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test tests/js/node_modules/.installed
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(PY) -m pytest
 
 # A long fuzz campaign of every reader (issue #14): random inputs, MUSCLE_ATLAS_FUZZ_EXAMPLES per reader.
