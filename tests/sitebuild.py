@@ -10,10 +10,10 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from muscle_atlas.commands.build import BuildRequest, build
 from muscle_atlas.demo.phantom import make_phantom, phantom_names
 from muscle_atlas.render.pipeline import RenderSettings
-from muscle_atlas.site.html import SiteOptions
+from muscle_atlas.site.atlas import SiteOptions
+from muscle_atlas.site.build import BuildRequest, build
 
 FAST = {"views": 4, "size": 96, "thumb": 32, "ssaa": False}
 

@@ -19,10 +19,10 @@ from urllib.parse import unquote
 import numpy as np
 import pytest
 
-from muscle_atlas.commands.build import BuildRequest, build
 from muscle_atlas.quantities import MapSpecs, quantify
 from muscle_atlas.render.pipeline import RenderSettings
-from muscle_atlas.site.html import SiteOptions
+from muscle_atlas.site.atlas import SiteOptions
+from muscle_atlas.site.build import BuildRequest, build
 from sitebuild import serving
 from test_browser import CHROMIUM, JS, browser, page  # noqa: F401 - the Playwright fixtures, reused
 

@@ -278,7 +278,7 @@ def test_tables_pages_and_repeat_acquisitions(cohort_site: Path) -> None:
 
 
 def test_every_shipped_file_is_linked_from_a_page(cohort_site: Path) -> None:
-    from muscle_atlas.study.site import linked_files
+    from muscle_atlas.web.publish import linked_files
 
     shipped = {p.resolve() for p in cohort_site.rglob("*") if p.is_file()}
     assert shipped - linked_files(cohort_site) == set()

@@ -83,7 +83,7 @@ def test_home_to_muscle_to_subject_and_qc(page, server: str) -> None:  # noqa: F
 
 
 def test_crawl_finds_no_broken_link(server: str, study_site: Path) -> None:
-    from muscle_atlas.study.site import linked_files
+    from muscle_atlas.web.publish import linked_files
 
     seen, queue, broken = set(), [server], []
     while queue:

@@ -15,7 +15,7 @@ from typing import Any
 
 from muscle_atlas.errors import ConfigError
 from muscle_atlas.render.pipeline import RenderSettings
-from muscle_atlas.site.html import SiteOptions
+from muscle_atlas.site.atlas import SiteOptions
 from muscle_atlas.site.provenance import Provenance
 
 TEMPLATE = """\
@@ -255,7 +255,7 @@ def write_template(folder: str | Path) -> Path:
 
 def request_from(args: argparse.Namespace):
     """The build request: project file values, overridden by the flags the user gave."""
-    from muscle_atlas.commands.build import BuildRequest
+    from muscle_atlas.site.build import BuildRequest
 
     project = load_project(args.config) if getattr(args, "config", None) else Project()
 
@@ -285,7 +285,7 @@ def request_from(args: argparse.Namespace):
     site = SiteOptions(
         title=pick(getattr(args, "title", None), "atlas", "title", "Muscle atlas"),
         intro=project.get("atlas", "introduction", ""),
-        base_url=_with_slash(pick(getattr(args, "base_url", None), "atlas", "base_url", "http://127.0.0.1:8000/")),
+        base_url=_with_slash(base_url) if (base_url := pick(getattr(args, "base_url", None), "atlas", "base_url", None)) else None,
     )
     provenance = None
     if project.get("licence", "name") or project.get("licence", "dataset"):

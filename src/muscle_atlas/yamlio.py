@@ -11,3 +11,8 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def safe_load(text: str) -> object:
     """What ``yaml.safe_load`` returns (the same safe subset of YAML)."""
     return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+
+
+def quote(text: str) -> str:
+    """``text`` as a single-quoted YAML scalar (front matter)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from muscle_atlas.commands import build
 from muscle_atlas.render.pipeline import RenderSettings
-from muscle_atlas.site.html import SiteOptions
+from muscle_atlas.site.atlas import SiteOptions
+from muscle_atlas.site.build import BuildRequest
 from muscle_atlas.site.provenance import Provenance
 
 INTRO = (
@@ -39,8 +40,8 @@ def demo_source() -> Path:
     return Path(str(resources.files("muscle_atlas.demo") / "data"))
 
 
-def request(output: str, jobs: int | None, settings: RenderSettings) -> build.BuildRequest:
-    return build.BuildRequest(
+def request(output: str, jobs: int | None, settings: RenderSettings) -> BuildRequest:
+    return BuildRequest(
         source=str(demo_source()),
         output=output,
         jobs=jobs or len(os.sched_getaffinity(0)),

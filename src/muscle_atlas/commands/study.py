@@ -108,7 +108,7 @@ def request_from(args: argparse.Namespace):
         scheduler=pick(args.scheduler, "study", "scheduler", None) or None,
         strict=bool(pick(args.strict, "study", "strict", False)),
         title=pick(args.title, "atlas", "title", "Muscle study"),
-        base_url=pick(args.base_url, "atlas", "base_url", "http://127.0.0.1:8000/"), settings=settings,
+        base_url=pick(args.base_url, "atlas", "base_url", None), settings=settings,
         triangles=project.get("render", "triangles", 6000), progress=not args.quiet,
     )  # fmt: skip
 

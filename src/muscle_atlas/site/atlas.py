@@ -1,20 +1,23 @@
 """The atlas model: every page, its URL, titles, pictures, facts and numbers.
 
 Gather first, then write: this module builds the whole atlas in memory from the render result
-and the structure tree, so every page sees the same consistent data; ``site.html`` and
-``site.jekyll`` only write it out.
+and the structure tree, so every page sees the same consistent data; ``site.pages`` and
+``site.jekyll`` only write it out (each an :class:`AtlasWriter`, set by :class:`SiteOptions`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from muscle_atlas.anatomy.match import MatchResult
 from muscle_atlas.anatomy.tree import Structure, StructureTree, load_tree
+from muscle_atlas.web.context import public_url
 
 if TYPE_CHECKING:
+    from muscle_atlas.site.provenance import Provenance
     from muscle_atlas.site.qmri import Quantities
 
 VARIANT_ORDER = ("both", "left", "right", "none")
@@ -121,3 +124,34 @@ def gather(tree: StructureTree | None, matches: list[MatchResult], turntables: l
         pages["methods/"] = Page(None, "methods", "methods/", "Methods: quantitative MRI")
     unidentified = [m for m in matches if m.status in ("unmatched", "ambiguous")]
     return Atlas(pages, structure_pages, matches, measures, views, unidentified, quantities, models or {}, image_format)
+
+
+@dataclass
+class SiteOptions:
+    title: str = "Muscle atlas"
+    intro: str = ""
+    base_url: str | None = None  # the public URL; without one, no canonical links (local addresses elsewhere)
+    notice: str | None = None
+    size: int = 800
+    thumb: int = 200
+    reference_redirects: bool = False  # also redirect pages at muscle-atlas.org's permalinks (site.reference)
+    folder: str = ""  # where the site sits below its base URL ("atlas/<id>/" inside a study site)
+
+    def address(self, path: str) -> str:
+        """The absolute address of ``path`` (below the site root): sitemap, JSON-LD, redirects."""
+        return public_url(self.base_url) + self.folder + path
+
+    @property
+    def canonical_base(self) -> str | None:
+        """The base of the pages' canonical links: only a configured base URL."""
+        return self.base_url + self.folder if self.base_url else None
+
+
+class AtlasWriter:
+    """What every output format writes from: the atlas, its provenance, options and renders."""
+
+    def __init__(self, atlas: Atlas, provenance: Provenance, options: SiteOptions, renders: Path) -> None:
+        self.atlas = atlas
+        self.provenance = provenance
+        self.options = options
+        self.renders = renders

@@ -21,17 +21,14 @@ from pathlib import Path
 
 from muscle_atlas.anatomy.tree import Structure
 from muscle_atlas.errors import AtlasError
-from muscle_atlas.site.atlas import Page
-from muscle_atlas.site.html import AtlasWriter, link
+from muscle_atlas.site.atlas import AtlasWriter, Page
 from muscle_atlas.site.reference import ROOT, markdown_list, name_of, page_list, redirect_html
+from muscle_atlas.web.theme import link
+from muscle_atlas.yamlio import quote
 
 ROOT_FILE = "pages/muscle.md"
 REDIRECTS = "pages/muscles/redirects"
 IMAGES = "assets/images"  # the reference's ``urlimg``: image names are relative to it
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _liquid_safe(text: str) -> str:
@@ -48,21 +45,21 @@ class JekyllWriter(AtlasWriter):
         title = name.title
         lines = [
             "---", "", "layout: page", f"permalink: {name.permalink}", "",
-            f"title: {_quote(title)}", "subheadline: 'Images and description.'", "", "header: no", "",
+            f"title: {quote(title)}", "subheadline: 'Images and description.'", "", "header: no", "",
             f"tags: {name.tags}", "",
         ]  # fmt: skip
         if page.primary:
             lines += [
                 "images:",
-                f"  - image_id: {_quote(name.image_id)}",
-                f"    image_name: {_quote(name.image_name)}",
-                f"    image_title: {_quote(title)}",
-                f"    image_alt: {_quote(title)}",
+                f"  - image_id: {quote(name.image_id)}",
+                f"    image_name: {quote(name.image_name)}",
+                f"    image_title: {quote(title)}",
+                f"    image_alt: {quote(title)}",
                 "",
                 "gallery:",
             ]
             for index in range(1, self.atlas.views + 1):
-                caption = _quote(f"{title} - orientation {index}")
+                caption = quote(f"{title} - orientation {index}")
                 lines += [f"  - image_url: muscles/png/{name.base}-{index}.png", f"    caption: {caption}",
                           f"    title: {caption}"]  # fmt: skip
             lines.append("")

@@ -1,8 +1,7 @@
 """Quantitative MRI on the site: the tables ``quantify`` wrote, shaped for pages, and plots.
 
-The plots are inline SVG written here by hand (no plotting library, no JavaScript): axes with
-ticks and units, a ``<title>`` and ``<desc>`` named by ``aria-labelledby``, and their numbers
-as a table in a ``<details>`` element beside them for screen readers and for reuse.
+The plots are drawn by :mod:`muscle_atlas.web.svg`; their numbers go as a table in a
+``<details>`` element beside them, for screen readers and for reuse.
 """
 
 from __future__ import annotations
@@ -14,20 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from markupsafe import Markup, escape
+from muscle_atlas.web.context import cell
+from muscle_atlas.web.format import NAMES, SHORT, fmt, label_of, round_number, scale
+from muscle_atlas.web.svg import Series, colour_bar_svg, histogram_svg, line_svg
 
 DATA = "data/"
-FILES = ("quantities.csv", "quantities.json", "profiles.csv", "histograms.json")
 SIDE_ORDER = ("left", "right", "none")
 # Okabe–Ito blue and vermillion: told apart by colour-blind readers; the right side is also dashed.
 SIDE_STYLE = {"left": ("#0072b2", ""), "right": ("#d55e00", "6 4"), "none": ("#0072b2", "")}
 SIDE_LABEL = {"left": "Left", "right": "Right", "none": "—"}
-NAMES = {
-    "fat_fraction": "Fat fraction", "MD": "Mean diffusivity", "FA": "Fractional anisotropy",
-    "lambda1": "Largest eigenvalue", "lambda2": "Middle eigenvalue", "lambda3": "Smallest eigenvalue",
-}  # fmt: skip
-SHORT = {"fat_fraction": "Fat fraction", "MD": "MD", "FA": "FA", "lambda1": "λ1", "lambda2": "λ2", "lambda3": "λ3"}
-DIFFUSIVITY_UNITS = ("mm^2/s", "mm2/s", "mm²/s")
 HIDDEN_BEYOND = 0.995  # histograms show the bins that hold this share of each side's voxels
 
 
@@ -80,231 +74,6 @@ def copy_data(quantities: Quantities, data: Path) -> None:
     for info in histograms["maps"]:
         info["files"] = [Path(f).name for f in info["files"]]
     (data / "histograms.json").write_text(json.dumps(histograms, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-# ---------------------------------------------------------------------------------------------
-# Numbers and units
-
-
-def scale(name: str, unit: str) -> tuple[float, str]:
-    """Display factor and unit: diffusivities in 10⁻³ mm²/s, other units as given."""
-    if unit in DIFFUSIVITY_UNITS:
-        return 1e3, "10⁻³ mm²/s"
-    return 1.0, unit.replace("^2", "²").replace("^3", "³").replace("^-1", "⁻¹")
-
-
-def label_of(name: str, unit: str, short: bool = False) -> str:
-    """"Fat fraction (%)", "Mean diffusivity, MD (10⁻³ mm²/s)"; short: "MD (10⁻³ mm²/s)", "FA"."""
-    base = (SHORT if short else NAMES).get(name, name)
-    if not short and name in SHORT and SHORT[name] != base:
-        base = f"{base}, {SHORT[name]}"
-    shown = scale(name, unit)[1]
-    return f"{base} ({shown})" if shown else base
-
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    """Three significant digits (no exponent), a dash for no value, a true minus sign."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    if value == 0:
-        return "0"
-    decimals = min(max(0, digits - 1 - math.floor(math.log10(abs(value)))), 6)
-    return f"{value:.{decimals}f}".replace("-", "−")
-
-
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values between ``low`` and ``high`` (about ``count`` of them)."""
-    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
-        return [low]
-    raw = (high - low) / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    ticks = []
-    value = first
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 12))
-        value += step
-    return ticks
-
-
-def nice_limits(low: float, high: float, count: int = 5) -> tuple[float, float]:
-    """``low`` and ``high`` widened to round tick values."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return 0.0, 1.0
-    if high <= low:
-        pad = abs(low) * 0.1 or 1.0
-        low, high = low - pad, high + pad
-    raw = (high - low) / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    return math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
-
-
-def _tick_text(value: float, ticks: Sequence[float]) -> str:
-    step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else abs(value) or 1.0
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
-    if step < 1 and round(step * 10**decimals) % 1:
-        decimals += 1
-    if abs(step * 10**decimals - round(step * 10**decimals)) > 1e-6:
-        decimals += 1
-    return f"{value:.{decimals}f}".replace("-", "−")
-
-
-# ---------------------------------------------------------------------------------------------
-# SVG plots
-
-
-@dataclass
-class Series:
-    label: str
-    colour: str
-    dash: str
-    xs: list[float]
-    ys: list[float]
-
-
-WIDTH, HEIGHT = 420, 250
-LEFT, RIGHT, TOP, BOTTOM = 58, 14, 30, 46
-
-
-def _svg_open(ident: str, title: str, desc: str, width: int = WIDTH, height: int = HEIGHT, css: str = "plot") -> list[str]:
-    return [
-        f'<svg class="{css}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-labelledby="{ident}-title {ident}-desc">',
-        f'<title id="{ident}-title">{escape(title)}</title>',
-        f'<desc id="{ident}-desc">{escape(desc)}</desc>',
-    ]
-
-
-def _axes(x0: float, x1: float, y0: float, y1: float, xlabel: str, ylabel: str) -> tuple[list[str], Callable, Callable]:
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-
-    def px(x: float) -> float:
-        return LEFT + (x - x0) / ((x1 - x0) or 1.0) * plot_w
-
-    def py(y: float) -> float:
-        return TOP + plot_h - (y - y0) / ((y1 - y0) or 1.0) * plot_h
-
-    parts = ['<g class="axes" aria-hidden="true">',
-             f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}"/>']  # fmt: skip
-    xticks = nice_ticks(x0, x1)
-    for t in xticks:
-        x = px(t)
-        parts.append(f'<line class="grid" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{TOP + plot_h}"/>')
-        parts.append(f'<line class="tick" x1="{x:.1f}" y1="{TOP + plot_h}" x2="{x:.1f}" y2="{TOP + plot_h + 4}"/>')
-        parts.append(f'<text class="tick-label" x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">'
-                     f"{escape(_tick_text(t, xticks))}</text>")  # fmt: skip
-    yticks = nice_ticks(y0, y1)
-    for t in yticks:
-        y = py(t)
-        parts.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}"/>')
-        parts.append(f'<line class="tick" x1="{LEFT - 4}" y1="{y:.1f}" x2="{LEFT}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="tick-label" x="{LEFT - 7}" y="{y + 4:.1f}" text-anchor="end">'
-                     f"{escape(_tick_text(t, yticks))}</text>")  # fmt: skip
-    parts.append(f'<text class="axis-label" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
-                 f"{escape(xlabel)}</text>")  # fmt: skip
-    cy = TOP + plot_h / 2
-    parts.append(f'<text class="axis-label" transform="translate(14 {cy:.1f}) rotate(-90)" text-anchor="middle">'
-                 f"{escape(ylabel)}</text>")  # fmt: skip
-    parts.append("</g>")
-    return parts, px, py
-
-
-def _legend(series: Sequence[Series]) -> list[str]:
-    if len(series) < 2:
-        return []
-    parts = ['<g class="legend" aria-hidden="true">']
-    x = LEFT
-    for s in series:
-        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-        parts.append(f'<line x1="{x}" y1="14" x2="{x + 22}" y2="14" stroke="{s.colour}" stroke-width="2.5"{dash}/>')
-        parts.append(f'<text x="{x + 27}" y="18">{escape(s.label)}</text>')
-        x += 34 + 8 * len(s.label)
-    parts.append("</g>")
-    return parts
-
-
-def histogram_svg(ident: str, title: str, desc: str, edges: Sequence[float], series: Sequence[Series],
-                  xlabel: str, ylabel: str) -> Markup:  # fmt: skip
-    """Step outlines of per-bin shares (``series.ys``, one per bin), overlaid."""
-    x0, x1 = edges[0], edges[-1]
-    top = max((max(s.ys) for s in series if s.ys), default=1.0)
-    y0, y1 = nice_limits(0.0, top or 1.0)
-    parts = _svg_open(ident, title, desc)
-    axes, px, py = _axes(x0, x1, y0, y1, xlabel, ylabel)
-    parts += axes
-    for s in series:
-        points = [f"{px(edges[0]):.1f},{py(0):.1f}"]
-        for i, y in enumerate(s.ys):
-            points += [f"{px(edges[i]):.1f},{py(y):.1f}", f"{px(edges[i + 1]):.1f},{py(y):.1f}"]
-        points.append(f"{px(edges[len(s.ys)]):.1f},{py(0):.1f}")
-        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-        parts.append(f'<polyline class="series" points="{" ".join(points)}" stroke="{s.colour}" '
-                     f'fill="{s.colour}" fill-opacity="0.14" stroke-width="2"{dash}/>')  # fmt: skip
-    parts += _legend(series)
-    parts.append("</svg>")
-    return Markup("\n".join(parts))  # noqa: S704 - every text above is escaped
-
-
-def line_svg(ident: str, title: str, desc: str, series: Sequence[Series], xlabel: str, ylabel: str,
-             zero: bool = False) -> Markup:  # fmt: skip
-    """Lines with markers; a NaN breaks the line."""
-    xs = [x for s in series for x, y in zip(s.xs, s.ys, strict=True) if math.isfinite(y)]
-    ys = [y for s in series for y in s.ys if math.isfinite(y)]
-    x0, x1 = nice_limits(min(xs, default=0.0), max(xs, default=1.0))
-    y0, y1 = nice_limits(0.0 if zero else min(ys, default=0.0), max(ys, default=1.0))
-    parts = _svg_open(ident, title, desc)
-    axes, px, py = _axes(x0, x1, y0, y1, xlabel, ylabel)
-    parts += axes
-    for s in series:
-        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-        run: list[str] = []
-        runs: list[list[str]] = []
-        for x, y in zip(s.xs, s.ys, strict=True):
-            if math.isfinite(y):
-                run.append(f"{px(x):.1f},{py(y):.1f}")
-            elif run:
-                runs.append(run)
-                run = []
-        if run:
-            runs.append(run)
-        for r in runs:
-            parts.append(f'<polyline class="series" points="{" ".join(r)}" stroke="{s.colour}" fill="none" '
-                         f'stroke-width="2"{dash}/>')  # fmt: skip
-        for x, y in zip(s.xs, s.ys, strict=True):
-            if math.isfinite(y):
-                parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.6" fill="{s.colour}"/>')
-    parts += _legend(series)
-    parts.append("</svg>")
-    return Markup("\n".join(parts))  # noqa: S704 - every text above is escaped
-
-
-def colour_bar_svg(ident: str, title: str, desc: str, stops: Sequence[tuple[float, str]], low: float, high: float,
-                   label: str, factor: float = 1.0) -> Markup:  # fmt: skip
-    """A horizontal colour bar from ``low`` to ``high`` (raw units; ticks in display units)."""
-    width, height, x0, x1 = 360, 64, 14, 346
-    parts = _svg_open(ident, title, desc, width, height, "colour-scale")
-    parts.append(f'<defs><linearGradient id="{ident}-gradient" x1="0" x2="1" y1="0" y2="0">')
-    parts += [f'<stop offset="{o:.3f}" stop-color="{c}"/>' for o, c in stops]
-    parts.append("</linearGradient></defs>")
-    parts.append(f'<g aria-hidden="true"><rect x="{x0}" y="20" width="{x1 - x0}" height="16" '
-                 f'fill="url(#{ident}-gradient)" stroke="#4d5965" stroke-width="0.5"/>')  # fmt: skip
-    lo, hi = low * factor, high * factor
-    ticks = [t for t in nice_ticks(lo, hi, 5) if lo - 1e-9 <= t <= hi + 1e-9]
-    for i, t in enumerate(ticks):
-        x = x0 + (t - lo) / ((hi - lo) or 1.0) * (x1 - x0)
-        text = _tick_text(t, ticks)
-        if i == 0 and abs(t - lo) < 1e-9:
-            text = "≤ " + text
-        elif i == len(ticks) - 1 and abs(t - hi) < 1e-9:
-            text = "≥ " + text
-        anchor = "start" if x < x0 + 12 else "end" if x > x1 - 12 else "middle"
-        parts.append(f'<line class="tick" x1="{x:.1f}" y1="36" x2="{x:.1f}" y2="41"/>')
-        parts.append(f'<text class="tick-label" x="{x:.1f}" y="54" text-anchor="{anchor}">{escape(text)}</text>')
-    parts.append(f'<text class="axis-label" x="{x0}" y="13">{escape(label)}</text></g>')
-    parts.append("</svg>")
-    return Markup("\n".join(parts))  # noqa: S704 - every text above is escaped
 
 
 # ---------------------------------------------------------------------------------------------
@@ -501,7 +270,7 @@ def surface_figure(q: Quantities, path: str, ident: str, title: str, stops: Sequ
     factor, shown = scale(name, unit)
     name_text = NAMES.get(name, name)
     label = f"{name_text} ({shown})" if shown else name_text
-    low, high = _bound(info["low"] * factor), _bound(info["high"] * factor)
+    low, high = round_number(info["low"] * factor), round_number(info["high"] * factor)
     bar_title = f"Colour scale: {label}"
     desc = (f"Colours from dark purple through blue and green to yellow ({info['colormap']}) for {label} from {low} "
             f"to {high}; lower values take the first colour, higher values the last; grey: no value.")  # fmt: skip
@@ -528,17 +297,12 @@ def region_table(q: Quantities, region_path: str, places: dict[str, list[str]], 
         if not here:
             continue
         for side in _sides([r for r in q.rows if r["structure"] == structure]):
-            name = name_of(structure)
-            cell = {"text": name, "sort": name}
-            url = url_of(here[0])
-            if url:
-                cell["url"] = url
-            row = [cell, {"text": side, "sort": side}]
+            row = [cell(name_of(structure), url=url_of(here[0])), cell(side)]
             for quantity in names:
                 found = by_key.get((structure, side, quantity))
                 factor, _ = scale(quantity, q.unit(quantity))
                 value = found["median"] * factor if found and found["median"] is not None else None
-                row.append({"text": fmt(value), "sort": "" if value is None else f"{value:.6g}"})
+                row.append(cell(fmt(value), "" if value is None else f"{value:.6g}"))
             rows.append(row)
     if not rows:
         return None
@@ -581,13 +345,8 @@ def methods(q: Quantities, data_url: Callable[[str], str], measures: bool) -> di
 
 def _surface_scale(info: dict) -> dict:
     factor, unit = scale(info["quantity"], info["unit"])
-    return {"quantity": NAMES.get(info["quantity"], info["quantity"]), "low": _bound(info["low"] * factor),
-            "high": _bound(info["high"] * factor), "unit": unit, "colormap": info["colormap"]}  # fmt: skip
-
-
-def _bound(value: float) -> str:
-    """A colour scale's end, already a round number: 15, 0.25."""
-    return f"{value:.6g}".replace("-", "−")
+    return {"quantity": NAMES.get(info["quantity"], info["quantity"]), "low": round_number(info["low"] * factor),
+            "high": round_number(info["high"] * factor), "unit": unit, "colormap": info["colormap"]}  # fmt: skip
 
 
 def downloads(data_url: Callable[[str], str]) -> list[dict]:

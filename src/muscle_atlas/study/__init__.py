@@ -14,16 +14,20 @@ QC findings; :mod:`~muscle_atlas.study.site` writes the pages.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from muscle_atlas.render.pipeline import RenderSettings
-from muscle_atlas.site.publish import swap_in
 from muscle_atlas.study.model import Item, Study, StudyError
+from muscle_atlas.web.context import with_slash
+from muscle_atlas.web.publish import cache_dir, check_output, prune_unlinked, staged
+
+if TYPE_CHECKING:
+    from muscle_atlas.study.aggregate import StudyData
+    from muscle_atlas.study.runner import RunReport
 
 __all__ = ["RENDER_MODES", "StudyError", "StudyOutcome", "StudyRequest", "run_study"]
 
@@ -40,7 +44,7 @@ class StudyRequest:
     scheduler: str | None = None  # tcp://HOST:PORT of an existing Dask cluster
     strict: bool = False  # a segmentation that fails makes the run fail (exit 2)
     title: str = "Muscle study"
-    base_url: str = "http://127.0.0.1:8000/"
+    base_url: str | None = None  # the public URL; without one, no canonical links
     settings: RenderSettings = field(default_factory=RenderSettings)
     triangles: int = 6000
     orientation: str = "auto"
@@ -52,8 +56,8 @@ class StudyRequest:
 class StudyOutcome:
     output: Path
     study: Study
-    report: object  # runner.RunReport
-    data: object  # aggregate.StudyData
+    report: RunReport
+    data: StudyData
     log: list[str]
 
 
@@ -74,12 +78,11 @@ def _rendered_items(study: Study, mode: str, reference_group: str, log: list[str
 
 
 def run_study(request: StudyRequest) -> StudyOutcome:
-    from muscle_atlas.commands.build import cache_dir
     from muscle_atlas.site.provenance import detect
     from muscle_atlas.study.aggregate import aggregate
     from muscle_atlas.study.discover import discover
     from muscle_atlas.study.runner import run_items
-    from muscle_atlas.study.site import StudyOptions, StudySiteWriter, prune_unlinked
+    from muscle_atlas.study.site import StudyOptions, StudySiteWriter
     from muscle_atlas.study.task import TaskOptions
 
     if request.renders not in RENDER_MODES:
@@ -90,14 +93,8 @@ def run_study(request: StudyRequest) -> StudyOutcome:
     study = discover(request.source)
     output = Path(request.output).resolve()
     root = Path(study.root).resolve()
-    if Path(study.source).is_dir() and (output == root or root in output.parents):
-        raise StudyError("the output folder must not be inside the study folder", output)
     inputs = [Path(f).resolve() for i in study.items for f in (i.segmentation, i.labels, *i.maps.files()) if f]
-    inside = next((f for f in inputs if output in f.parents), None)
-    if inside is not None:  # a finished build replaces the output folder: never one holding the inputs
-        raise StudyError(f"the output folder holds an input of the study ({inside.name})", output)
-    if output.exists() and not output.is_dir():
-        raise StudyError("exists and is not a folder", output)
+    check_output(output, StudyError, root if Path(study.source).is_dir() else None, "the study folder", inputs)
     output.parent.mkdir(parents=True, exist_ok=True)
     cache = cache_dir(output) / "study"
     cache.mkdir(parents=True, exist_ok=True)
@@ -124,13 +121,9 @@ def run_study(request: StudyRequest) -> StudyOutcome:
     if not any(data.group_of(s) == request.reference_group for s in data.subject_items):
         log.append(f"no subject in the reference group {request.reference_group!r}: no z-scores or group comparisons")
     provenance = detect(root)
-    options_site = StudyOptions(title=request.title, base_url=_with_slash(request.base_url), log=log,
-                                renders=request.renders)
-    staging = output.parent / f".{output.name}.building-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
+    base_url = with_slash(request.base_url) if request.base_url else None
+    options_site = StudyOptions(title=request.title, base_url=base_url, log=log, renders=request.renders)
+    with staged(output) as staging:
         items = {i.id: i for i in study.items}
         for item_id in sorted(rendered):
             if report.results.get(item_id, {}).get("rendered"):
@@ -139,17 +132,13 @@ def run_study(request: StudyRequest) -> StudyOutcome:
         StudySiteWriter(data, options_site, provenance, cache).write(staging)
         if (staging / "atlas").is_dir():  # robots.txt, sitemap.xml, 404.html, unshown sides: only what pages link
             prune_unlinked(staging, staging / "atlas")
-        swap_in(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return StudyOutcome(output, study, report, data, log)
 
 
 def _write_atlas(item: Item, options, cache: Path, staging: Path, request: StudyRequest, provenance, site_options) -> None:
     """The single-subject atlas of a rendered item, at ``atlas/<id>/`` (its renders are cached)."""
-    from muscle_atlas.site.atlas import gather
-    from muscle_atlas.site.html import SiteOptions, SiteWriter
+    from muscle_atlas.site.atlas import SiteOptions, gather
+    from muscle_atlas.site.pages import SiteWriter
     from muscle_atlas.study.task import atlas_cache, render
 
     result = render(item, options, cache)
@@ -157,7 +146,7 @@ def _write_atlas(item: Item, options, cache: Path, staging: Path, request: Study
     atlas = gather(None, result.matches, result.turntables, result.measures, settings.views,
                    models=result.models, image_format=settings.image_format)  # fmt: skip
     folder = f"atlas/{item.id}/"
-    writer_options = SiteOptions(title=f"{item.id}: 3D atlas", base_url=site_options.base_url + folder,
+    writer_options = SiteOptions(title=f"{item.id}: 3D atlas", base_url=site_options.base_url, folder=folder,
                                  size=settings.size, thumb=settings.thumb)  # fmt: skip
     target = staging / folder
     SiteWriter(atlas, provenance, writer_options, atlas_cache(cache, item) / "render" / "renders").write(target)
@@ -173,7 +162,3 @@ def _write_atlas(item: Item, options, cache: Path, staging: Path, request: Study
             pages[page.structure.path] = {"url": folder + page.path, "poster": f"{folder}assets/renders/{poster}",
                                           "width": size, "height": size}  # fmt: skip
     site_options.atlas_pages[item.id] = pages
-
-
-def _with_slash(url: str) -> str:
-    return url if url.endswith("/") else url + "/"

@@ -153,7 +153,7 @@ def aggregate(study: Study, results: dict[str, dict], reference_group: str) -> S
                 var = f"{q['map']}:{statistic}:{erosion}"
                 if var not in quantity_vars:
                     unit = "" if statistic in ("n_voxels", "coverage") else units.get(q["map"], q.get("unit") or "")
-                    from muscle_atlas.site.qmri import NAMES
+                    from muscle_atlas.web.format import NAMES
 
                     name = NAMES.get(q["map"], q["map"])
                     eroded = f"eroded {erosion} voxel{'s' if erosion != 1 else ''}" if erosion else "raw"
@@ -224,7 +224,7 @@ def _robust(data: StudyData) -> None:
 
 
 def _fmt(value: float, digits: int = 3) -> str:
-    from muscle_atlas.site.qmri import fmt
+    from muscle_atlas.web.format import fmt
 
     return fmt(value, digits)
 
@@ -284,7 +284,7 @@ def _tidy(data: StudyData) -> list[dict]:
     return rows
 
 
-def write_tables(data: StudyData, folder) -> list:
+def write_study_tables(data: StudyData, folder) -> list:
     """study.csv and study.parquet (pyarrow) of the tidy rows."""
     import csv
     from pathlib import Path

@@ -13,20 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 from markupsafe import Markup, escape
 
-from muscle_atlas.site.qmri import fmt, nice_limits, nice_ticks
+from muscle_atlas.web.format import fmt
+from muscle_atlas.web.svg import frame, nice_limits, nice_ticks, svg_open, y_label, y_ticks
 
 HEIGHT = 270
 LEFT, RIGHT, TOP, BOTTOM = 60, 12, 18, 58
 BAND = 84  # pixels per group
 BOX_COLOUR, POINT_COLOUR, REFERENCE_COLOUR = "#4d5965", "#0072b2", "#d55e00"
-
-
-def _tick_text(value: float, ticks: Sequence[float]) -> str:
-    step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
-    decimals = 0
-    while decimals < 6 and abs(round(step * 10**decimals) - step * 10**decimals) > 1e-6:
-        decimals += 1
-    return f"{value:.{decimals}f}".replace("-", "−")
 
 
 def _offsets(values: Sequence[float], scale: float, spread: float = 9.0) -> list[float]:
@@ -55,23 +48,9 @@ def strip_box_svg(ident: str, title: str, desc: str, groups: Sequence[tuple[str,
     def py(y: float) -> float:
         return TOP + plot_h - (y - y0) / ((y1 - y0) or 1.0) * plot_h
 
-    parts = [
-        f'<svg class="plot study-plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" width="{width}" '
-        f'height="{HEIGHT}" role="img" aria-labelledby="{ident}-title {ident}-desc">',
-        f'<title id="{ident}-title">{escape(title)}</title>',
-        f'<desc id="{ident}-desc">{escape(desc)}</desc>',
-        '<g class="axes" aria-hidden="true">',
-        f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}"/>',
-    ]  # fmt: skip
-    ticks = nice_ticks(y0, y1)
-    for t in ticks:
-        y = py(t)
-        parts.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}"/>')
-        parts.append(f'<line class="tick" x1="{LEFT - 4}" y1="{y:.1f}" x2="{LEFT}" y2="{y:.1f}"/>')
-        parts.append(f'<text x="{LEFT - 7}" y="{y + 4:.1f}" text-anchor="end">{escape(_tick_text(t, ticks))}</text>')
-    cy = TOP + plot_h / 2
-    parts.append(f'<text class="axis-label" transform="translate(14 {cy:.1f}) rotate(-90)" text-anchor="middle">'
-                 f"{escape(ylabel)}</text>")  # fmt: skip
+    parts = [*svg_open(ident, title, desc, width, HEIGHT, "plot study-plot"), *frame(LEFT, TOP, plot_w, plot_h)]
+    parts += y_ticks(nice_ticks(y0, y1), py, LEFT, plot_w, css="")
+    parts.append(y_label(ylabel, TOP + plot_h / 2))
     parts.append("</g>")
     scale = plot_h / ((y1 - y0) or 1.0)
     for index, (name, values) in enumerate(groups):

@@ -8,24 +8,19 @@ from the search page, and the atlases of rendered subjects from their subject pa
 
 from __future__ import annotations
 
-import json
-import math
-import re
 import shutil
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from urllib.parse import unquote
 
-from markupsafe import Markup
-
-from muscle_atlas import __version__
-from muscle_atlas.site.html import FAVICON, environment, file_size
 from muscle_atlas.site.provenance import Provenance
-from muscle_atlas.site.qmri import fmt
 from muscle_atlas.study import stats
-from muscle_atlas.study.aggregate import LEGS, LR_RANGE, SIDE_ORDER, StudyData, Variable, write_tables
+from muscle_atlas.study.aggregate import LEGS, LR_RANGE, SIDE_ORDER, StudyData, Variable, write_study_tables
 from muscle_atlas.study.plots import describe_groups, strip_box_svg
+from muscle_atlas.web import context
+from muscle_atlas.web.context import PageContext, SiteContext, cell, page_context, site_context
+from muscle_atlas.web.format import SHORT, file_size, fixed_signed, fmt, signed
+from muscle_atlas.web.search import SearchEntry, write_search_index
+from muscle_atlas.web.theme import environment, write_text, write_theme
 
 SIDE_NAMES = {"left": "Left", "right": "Right", "none": "—", LEGS: "Mean of both legs"}
 SHORT_LABELS = {"max_csa": "Max. cross-section", "volume_per_height_mass": "Volume / (h × m)"}
@@ -36,21 +31,21 @@ def _short(var: Variable) -> str:
     if var.key in SHORT_LABELS:
         return SHORT_LABELS[var.key]
     if var.erosion is not None:
-        from muscle_atlas.site.qmri import SHORT
-
         return f"{SHORT.get(var.measure, var.measure)}, {var.statistic}"
     return var.label
 
 
 def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-KIND_NAMES = {"outlier": "Outlier", "ratio": "Left/right ratio", "missing": "Missing", "pieces": "Split into pieces"}
+
+
+FINDING_KINDS = {"outlier": "Outlier", "ratio": "Left/right ratio", "missing": "Missing", "pieces": "Split into pieces"}
 
 
 @dataclass
 class StudyOptions:
     title: str = "Muscle study"
-    base_url: str = "http://127.0.0.1:8000/"
+    base_url: str | None = None  # the public URL; without one, no canonical links
     thumb_size: int = 200
     atlases: dict[str, str] = field(default_factory=dict)  # item id → site folder of its atlas ("atlas/<id>/")
     atlas_pages: dict[str, dict[str, dict]] = field(default_factory=dict)  # item id → structure path → poster, url
@@ -62,7 +57,7 @@ def _z_text(z: float | None) -> dict:
     if z is None:
         return {"text": "—", "flag": "", "sort": ""}
     flag = "" if abs(z) <= stats.Z_LIMIT else ("▲" if z > 0 else "▼")
-    return {"text": f"{z:+.2f}".replace("-", "−"), "flag": flag, "sort": f"{z:.4f}"}
+    return {"text": fixed_signed(z), "flag": flag, "sort": f"{z:.4f}"}
 
 
 def _value(value: float | None, digits: int = 3) -> str:
@@ -79,13 +74,6 @@ def _median_iqr(d: stats.Describe) -> str:
     if d.median is None:
         return "—"
     return f"{fmt(d.median)} [{fmt(d.q1)}–{fmt(d.q3)}]"
-
-
-def _signed(value: float, digits: int = 3) -> str:
-    """+1.23, −0.0132, 0: a sign and three significant digits."""
-    if value == 0:
-        return "0"
-    return ("+" if value > 0 else "−") + fmt(abs(value), digits)
 
 
 def _p(p: float) -> str:
@@ -107,36 +95,18 @@ class StudySiteWriter:
 
     # --- URLs and shared context -----------------------------------------------------------------
 
-    @staticmethod
-    def root(path: str) -> str:
-        return "../" * path.count("/")
+    url = staticmethod(context.url)
 
-    def url(self, here: str, target: str) -> str:
-        return (self.root(here) + target) or "./"
+    def site(self, here: str) -> SiteContext:
+        nav = [{"name": "Subjects", "url": self.url(here, "subject/"), "children": []},
+               {"name": "Quality control", "url": self.url(here, "qc/"), "children": []}]  # fmt: skip
+        return site_context(here, self.options.title, nav, self.provenance.html(), self.provenance.notice, True)
 
-    def site(self, here: str) -> dict:
-        return {
-            "title": self.options.title, "root": self.root(here),
-            "nav": [{"name": "Subjects", "url": self.url(here, "subject/"), "children": []},
-                    {"name": "Quality control", "url": self.url(here, "qc/"), "children": []}],
-            "attribution_html": self.provenance.html(), "notice": self.provenance.notice,
-            "generator": f"muscle-atlas {__version__}", "css_url": self.url(here, "assets/site.css"),
-            "js_url": self.url(here, "assets/site.js"), "search_url": self.url(here, "search/"),
-            "index_url": self.url(here, "muscle/"), "favicon_url": self.url(here, "assets/favicon.svg"),
-            "methods_url": self.url(here, "methods/"),
-        }  # fmt: skip
+    def page(self, here: str, kind: str, title: str, crumbs: list[tuple[str, str]], **extra: object) -> PageContext:
+        return page_context(here, kind, title, crumbs, self.options.base_url, **extra)
 
-    def page(self, here: str, kind: str, title: str, crumbs: list[tuple[str, str]], **extra: object) -> dict:
-        breadcrumbs = [{"name": "Home", "url": self.url(here, "")}]
-        breadcrumbs += [{"name": name, "url": self.url(here, target)} for name, target in crumbs]
-        return {"kind": kind, "title": title, "subheadline": "", "url": self.options.base_url + here, "description": "",
-                "breadcrumbs": breadcrumbs, "jsonld": Markup(""), **extra}  # fmt: skip
-
-    def render(self, here: str, template: str, page: dict) -> None:
-        html = self.env.get_template(template).render(site=self.site(here), page=page)
-        target = self.out / here / "index.html"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(html, encoding="utf-8")
+    def render(self, here: str, template: str, page: PageContext) -> None:
+        write_text(self.out / here / "index.html", self.env.get_template(template).render(site=self.site(here), page=page))
         self.written.append(here)
 
     # --- names ------------------------------------------------------------------------------------
@@ -166,8 +136,8 @@ class StudySiteWriter:
 
     def write(self, out: Path) -> list[str]:
         self.out = out
-        self._static()
-        tables = write_tables(self.data, out / "data")
+        write_theme(out)
+        tables = write_study_tables(self.data, out / "data")
         (out / "data" / "study-log.txt").write_text("\n".join(self.options.log) + "\n", encoding="utf-8")
         self.downloads = [{"label": "Every measure of every segmentation, structure and side (CSV)",
                            "url": "data/study.csv", "size": file_size(tables[0])},
@@ -205,27 +175,18 @@ class StudySiteWriter:
             tuple(ScalarMap(**s) for s in maps["scalars"]))})  # fmt: skip
         return result_folder(self.cache, item, result["key"])
 
-    def _static(self) -> None:
-        static = resources.files("muscle_atlas.site") / "static"
-        assets = self.out / "assets"
-        assets.mkdir(parents=True, exist_ok=True)
-        for name in ("site.css", "site.js"):
-            (assets / name).write_text((static / name).read_text(encoding="utf-8"), encoding="utf-8")
-        (assets / "favicon.svg").write_text(FAVICON, encoding="utf-8")
-
     def _search_index(self) -> None:
         index = []
         for path in self.muscles():
-            index.append({"title": self.muscle_name(path), "url": f"muscle/{_slug(path)}/", "kind": "muscle",
-                          "text": f"{path} group distributions volume cross-sectional area"})  # fmt: skip
+            index.append(SearchEntry(self.muscle_name(path), f"muscle/{_slug(path)}/", "muscle",
+                                     f"{path} group distributions volume cross-sectional area"))  # fmt: skip
         for subject in self.data.subjects():
             person = self.data.participant(subject)
             items = [r["item"]["acquisition"] for r in self.data.items_of(subject)]
             text = " ".join([person.group, person.sex, person.age, *person.extra.values(), *items])
-            index.append({"title": f"sub-{subject}", "url": f"subject/sub-{subject}/", "kind": "subject", "text": text})
-        index.append({"title": "Quality control", "url": "qc/", "kind": "page", "text": "outliers missing pieces ratio"})
-        (self.out / "search-index.json").write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")),
-                                                    encoding="utf-8")  # fmt: skip
+            index.append(SearchEntry(f"sub-{subject}", f"subject/sub-{subject}/", "subject", text))
+        index.append(SearchEntry("Quality control", "qc/", "page", "outliers missing pieces ratio"))
+        write_search_index(self.out, index)
 
     # --- home ------------------------------------------------------------------------------------------
 
@@ -289,13 +250,11 @@ class StudySiteWriter:
             atlas = [self.options.atlases[r["id"]] for r in items if r["id"] in self.options.atlases]
             qc = str(flagged.get(subject, 0)) + (f" + {len(failed)} failed" if failed else "")
             rows.append([
-                {"text": f"sub-{subject}", "sort": subject, "url": self.subject_url(here, subject)},
-                {"text": person.group or "n/a", "sort": person.group}, {"text": person.sex or "—", "sort": person.sex},
-                {"text": person.age or "—", "sort": person.age_years if person.age_years is not None else person.age},
-                {"text": acquisitions, "sort": acquisitions},
-                {"text": qc, "sort": flagged.get(subject, 0) + 100 * len(failed)},
-                {"text": "atlas" if atlas else "—", "sort": "1" if atlas else "0",
-                 "url": self.url(here, atlas[0]) if atlas else None},
+                cell(f"sub-{subject}", subject, self.subject_url(here, subject)),
+                cell(person.group or "n/a", person.group), cell(person.sex or "—", person.sex),
+                cell(person.age or "—", person.age_years if person.age_years is not None else person.age),
+                cell(acquisitions), cell(qc, flagged.get(subject, 0) + 100 * len(failed)),
+                cell("atlas" if atlas else "—", "1" if atlas else "0", self.url(here, atlas[0]) if atlas else None),
             ])  # fmt: skip
         return {"caption": "Subjects of the study", "rows": rows,
                 "columns": ["Subject", "Group", "Sex", "Age", "Acquisitions", "QC findings", "3D atlas"]}  # fmt: skip
@@ -313,10 +272,9 @@ class StudySiteWriter:
             ref_volume = stats.describe([v for _, v in d.group_values(path, "volume").get(d.reference_group, [])])
             ref_csa = stats.describe([v for _, v in d.group_values(path, "max_csa").get(d.reference_group, [])])
             n = sum(len(v) for v in d.group_values(path, "volume").values())
-            rows.append([{"text": self.muscle_name(path), "sort": self.muscle_name(path), "url": f"{_slug(path)}/"},
-                         {"text": str(n), "sort": n},
-                         {"text": _median_iqr(ref_volume), "sort": ref_volume.median or ""},
-                         {"text": _median_iqr(ref_csa), "sort": ref_csa.median or ""}])  # fmt: skip
+            rows.append([cell(self.muscle_name(path), url=f"{_slug(path)}/"), cell(str(n), n),
+                         cell(_median_iqr(ref_volume), ref_volume.median or ""),
+                         cell(_median_iqr(ref_csa), ref_csa.median or "")])  # fmt: skip
         table = {"caption": f"Muscles of the study, with the values of the reference group ({d.reference_group}), "
                             "mean of both legs",
                  "columns": ["Muscle", "Subjects", "Volume (mL): median [IQR]", "Max. cross-section (cm²): median [IQR]"],
@@ -359,7 +317,7 @@ class StudySiteWriter:
                 g_value = stats.hedges_g(x, reference)
                 mw = stats.mann_whitney(x, reference)
             rows.append([g + (" (reference)" if g == d.reference_group else ""), str(desc.n), _pm(desc), _median_iqr(desc),
-                         "—" if g_value is None else f"{g_value:+.2f}".replace("-", "−"),
+                         "—" if g_value is None else fixed_signed(g_value),
                          "—" if mw is None else fmt(mw[0], 3), "—" if mw is None else _p(mw[1])])  # fmt: skip
         unit = f" ({var.unit})" if var.unit else ""
         return {"caption": f"{var.label}{unit} by group: mean of both legs, one value per subject",
@@ -434,7 +392,7 @@ class StudySiteWriter:
             acquisitions = [self._acquisition(here, r, zvars) for r in results]
             blocks.append({"session": session, "acquisitions": acquisitions,
                            "repeats": self._repeats(results) if len(results) > 1 else None})  # fmt: skip
-        findings = [{"text": f.text, "kind": KIND_NAMES[f.kind]} for f in d.findings
+        findings = [{"text": f.text, "kind": FINDING_KINDS[f.kind]} for f in d.findings
                     if d.results[f.item]["item"]["subject"] == subject]  # fmt: skip
         first = d.subject_items.get(subject, [])
         averaged = None
@@ -463,7 +421,7 @@ class StudySiteWriter:
                 cells = []
                 for v in zvars:
                     value = d.values.get((item, path, side, v.key))
-                    cells.append({"text": _value(value), "sort": value if value is not None else ""})
+                    cells.append(cell(_value(value), value if value is not None else ""))
                     z = d.z.get((item, path, side, v.key))
                     cells.append({**_z_text(z), "z": True})
                 slices = d.values.get((item, path, side, "slices"))
@@ -507,8 +465,8 @@ class StudySiteWriter:
                             continue
                         diff = b - a
                         mean = (a + b) / 2
-                        cells.append(_signed(diff))
-                        cells.append(f"{_signed(100 * diff / mean, 2)} %" if mean else "—")
+                        cells.append(signed(diff))
+                        cells.append(f"{signed(100 * diff / mean, 2)} %" if mean else "—")
                     rows.append([self.muscle_name(path), SIDE_NAMES[side], *cells])
             columns = ["Muscle", "Side", *labels]
             for label in labels[1:]:
@@ -535,9 +493,9 @@ class StudySiteWriter:
                 "thumb": {"url": self.thumb_url(here, item), "width": info["width"], "height": info["height"],
                           "alt": f"Mid-thigh axial slice {info['slice']} of {info['slices']} of {item}, labels coloured "
                                  "per muscle, the subject's right on the image's left"},
-                "findings": [{"kind": KIND_NAMES[f.kind], "text": f.text} for f in findings],
+                "findings": [{"kind": FINDING_KINDS[f.kind], "text": f.text} for f in findings],
             })  # fmt: skip
-        counts = {KIND_NAMES[k]: sum(1 for f in d.findings if f.kind == k) for k in KIND_NAMES}
+        counts = {FINDING_KINDS[k]: sum(1 for f in d.findings if f.kind == k) for k in FINDING_KINDS}
         failures = [{"item": f["id"], "label": self.item_label(f["item"]), "file": Path(f["item"]["segmentation"]).name,
                      "error": f["error"], "subject_url": self.subject_url(here, f["item"]["subject"])}
                     for f in sorted(d.failures.values(), key=lambda f: f["id"])]  # fmt: skip
@@ -556,51 +514,3 @@ class StudySiteWriter:
         return self.page("methods/", "methods", "Methods", [("Methods", "methods/")], reference=d.reference_group,
                          limit=stats.ROBUST_Z_LIMIT, ratio=LR_RANGE, z_limit=stats.Z_LIMIT, maps=maps,
                          downloads=downloads, renders=self.options.renders, atlases=atlases)  # fmt: skip
-
-
-_DATA_ROOT = re.compile(r'<body[^>]* data-root="([^"]*)"')
-_REFERENCE = re.compile(r'(?:href|src|poster|data-model|data-model-poster|data-viewer-src)="([^"#?]*)')
-
-
-def linked_files(folder: Path) -> set[Path]:
-    """Every file reachable from ``folder/index.html`` through the pages' links, images, videos,
-    posters and 3D models (and the search index, which the search page fetches)."""
-    folder = folder.resolve()
-    seen: set[Path] = set()
-    queue = [folder / "index.html"]
-    while queue:
-        path = queue.pop()
-        if path in seen or not path.is_file():
-            continue
-        seen.add(path)
-        if path.suffix != ".html":
-            continue
-        text = path.read_text(encoding="utf-8")
-        root = _DATA_ROOT.search(text)
-        if 'id="search-form"' in text and root:  # site.js fetches the index from the page's data-root
-            queue.append((path.parent / unquote(root.group(1)) / "search-index.json").resolve())
-        for ref in _REFERENCE.findall(text):
-            if not ref or ref.startswith(("http:", "https:", "mailto:", "data:", "/")):
-                continue
-            target = (path.parent / unquote(ref)).resolve()
-            if ref.endswith("/"):
-                target = target / "index.html"
-            if folder in target.parents:
-                queue.append(target)
-    return seen
-
-
-def prune_unlinked(folder: Path, within: Path | None = None) -> int:
-    """Remove the files under ``within`` (default: all) that no page of ``folder`` links to (an
-    atlas ships every side's stills and videos; a study shows one), keeping licence files."""
-    keep = linked_files(folder)
-    removed = 0
-    for path in sorted((within or folder).resolve().rglob("*")):
-        if path.is_file() and path not in keep and "LICENSE" not in path.name:
-            path.unlink()
-            removed += 1
-    return removed
-
-
-def is_number(value: object) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)

@@ -1,24 +1,27 @@
-"""Write the atlas as a self-contained static website (no CDN, relative links everywhere)."""
+"""Write the atlas as a self-contained static website (no CDN, relative links everywhere).
+
+The layout, contexts, search index, number formats and plots are the site core's
+(:mod:`muscle_atlas.web`); this module assembles the atlas's pages from them.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from dataclasses import dataclass
-from importlib import resources
+from html import escape
 from pathlib import Path
 from urllib.parse import urlparse
 
-import jinja2
 from markupsafe import Markup
 
-from muscle_atlas import __version__
 from muscle_atlas.anatomy.tree import load_tree
-from muscle_atlas.site.atlas import SIDE_NAMES, Atlas, Page
+from muscle_atlas.site.atlas import SIDE_NAMES, Atlas, AtlasWriter, Page, SiteOptions
 from muscle_atlas.site.provenance import Provenance
+from muscle_atlas.web import context
+from muscle_atlas.web.context import PageContext, SiteContext, cell, page_context, site_context
+from muscle_atlas.web.format import dash_or, file_size
+from muscle_atlas.web.search import SearchEntry, write_search_index
+from muscle_atlas.web.theme import ASSETS, environment, link, static, write_text, write_theme
 
-ASSETS = "assets/"
 RENDERS = "assets/renders/"
 DRACO = "assets/vendor/draco/"  # the Draco decoder the 3D viewer loads for the compressed models
 DRACO_FILES = ("draco_wasm_wrapper.js", "draco_decoder.wasm", "LICENSE.txt")
@@ -27,50 +30,7 @@ FACT_LABELS = (
     ("latin", "Latin name"), ("origin", "Origin"), ("insertion", "Insertion"), ("action", "Action"),
     ("innervation", "Innervation"), ("arterial_supply", "Arterial supply"),
 )  # fmt: skip
-KIND_NAMES = {"limb": "Limb", "region": "Region", "group": "Group", "muscle": "Muscle", "head": "Head or part"}
-
-
-@dataclass
-class SiteOptions:
-    title: str = "Muscle atlas"
-    intro: str = ""
-    base_url: str = "http://127.0.0.1:8000/"
-    notice: str | None = None
-    size: int = 800
-    thumb: int = 200
-    reference_redirects: bool = False  # also redirect pages at muscle-atlas.org's permalinks (site.reference)
-
-
-def environment() -> jinja2.Environment:
-    """The one Jinja environment; autoescaping is on for every template."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("muscle_atlas.site", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-def link(asset: str, path: str | Path) -> None:
-    """Hard-link a rendered file into the site (a copy where links are impossible)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(asset, target)
-    except OSError:
-        shutil.copyfile(asset, target)
-
-
-class AtlasWriter:
-    """What every output format writes from: the atlas, its provenance, options and renders."""
-
-    def __init__(self, atlas: Atlas, provenance: Provenance, options: SiteOptions, renders: Path) -> None:
-        self.atlas = atlas
-        self.provenance = provenance
-        self.options = options
-        self.renders = renders
+STRUCTURE_KINDS = {"limb": "Limb", "region": "Region", "group": "Group", "muscle": "Muscle", "head": "Head or part"}
 
 
 class SiteWriter(AtlasWriter):
@@ -93,17 +53,13 @@ class SiteWriter(AtlasWriter):
     # --- URLs ------------------------------------------------------------------------------------
 
     @staticmethod
-    def root(page: Page) -> str:
-        return "../" * page.depth
-
-    def url(self, page: Page, target: str) -> str:
+    def url(page: Page, target: str) -> str:
         """Relative URL from ``page`` to ``target`` (a path below the site root)."""
-        return (self.root(page) + target) or "./"
+        return context.url(page.path, target)
 
     # --- context ---------------------------------------------------------------------------------
 
-    def site_context(self, page: Page) -> dict:
-        root = self.root(page)
+    def site_context(self, page: Page) -> SiteContext:
         nav = []
         for limb in [p for p in self.atlas.structure_pages if p.kind == "limb"]:
             nav.append({
@@ -111,21 +67,9 @@ class SiteWriter(AtlasWriter):
                 "children": [{"name": c.structure.name, "url": self.url(page, c.path)}
                              for c in limb.children if c.kind == "region"],
             })  # fmt: skip
-        return {
-            "title": self.options.title,
-            "root": root,
-            "nav": nav,
-            "attribution_html": self.provenance.html(),
-            "notice": self.options.notice or self.provenance.notice,
-            "generator": f"muscle-atlas {__version__}",
-            "css_url": self.url(page, ASSETS + "site.css"),
-            "js_url": self.url(page, ASSETS + "site.js"),
-            "search_url": self.url(page, "search/"),
-            "index_url": self.url(page, "muscle/"),
-            "favicon_url": self.url(page, ASSETS + "favicon.svg"),
-            "methods_url": self.url(page, "methods/") if self.atlas.quantities is not None else None,
-            "credits": self._credits(page),
-        }
+        return site_context(page.path, self.options.title, nav, self.provenance.html(),
+                            self.options.notice or self.provenance.notice, self.atlas.quantities is not None,
+                            self._credits(page))  # fmt: skip
 
     def _credits(self, page: Page) -> list[dict]:
         """The licences of the code the site ships for its 3D viewer (footer links)."""
@@ -169,20 +113,19 @@ class SiteWriter(AtlasWriter):
             })  # fmt: skip
         return {"side": variant, "name": SIDE_LABELS[variant], "video": video, "model": model, "gallery": gallery}
 
-    def _breadcrumbs(self, page: Page) -> list[dict]:
-        crumbs = [{"name": "Home", "url": self.url(page, "")}, {"name": "Muscles", "url": self.url(page, "muscle/")}]
+    @staticmethod
+    def _crumbs(page: Page) -> list[tuple[str, str]]:
         chain = []
         node: Page | None = page
         while node is not None and node.structure is not None:
             chain.append(node)
             node = node.parent
-        crumbs += [{"name": p.structure.name, "url": self.url(page, p.path)} for p in reversed(chain)]
-        return crumbs
+        return [("Muscles", "muscle/"), *((p.structure.name, p.path) for p in reversed(chain))]
 
     def _card(self, page: Page, child: Page) -> dict:
         thumb = self._render(page, child.stem, child.primary, 1, thumb=True) if child.primary else None
         return {
-            "name": child.structure.name, "url": self.url(page, child.path), "kind": KIND_NAMES[child.kind],
+            "name": child.structure.name, "url": self.url(page, child.path), "kind": STRUCTURE_KINDS[child.kind],
             "thumb": thumb, "summary": _first_sentence(child.structure.description),
             "width": self.options.thumb, "height": self.options.thumb,
         }  # fmt: skip
@@ -195,9 +138,9 @@ class SiteWriter(AtlasWriter):
         for row in rows:
             side = f" ({row['side']})" if row["side"] != "none" else ""
             out += [
-                {"label": f"Volume{side}", "value": _number(row["volume_mL"], "{:.1f} mL")},
+                {"label": f"Volume{side}", "value": dash_or(row["volume_mL"], "{:.1f} mL")},
                 {"label": f"Length{side}", "value": f"{row['length_mm']:.0f} mm"},
-                {"label": f"Maximal cross-section{side}", "value": _number(row["max_cross_section_cm2"], "{:.1f} cm²")},
+                {"label": f"Maximal cross-section{side}", "value": dash_or(row["max_cross_section_cm2"], "{:.1f} cm²")},
                 {"label": f"Surface area{side}", "value": f"{row['surface_area_cm2']:.0f} cm²"},
             ]
         asymmetry = next((r["asymmetry_volume_pct"] for r in rows if r["asymmetry_volume_pct"] is not None), None)
@@ -214,17 +157,14 @@ class SiteWriter(AtlasWriter):
             if not here:
                 continue
             target = self.atlas.pages.get(f"muscle/{here[0]}/")
-            name_cell = {"text": row["name"], "sort": row["name"]}
-            if target is not None:
-                name_cell["url"] = self.url(page, target.path)
             rows.append([
-                name_cell, {"text": row["side"], "sort": row["side"]},
-                {"text": _number(row["volume_mL"], "{:.1f}"), "sort": _sortable(row["volume_mL"])},
-                {"text": f"{row['length_mm']:.0f}", "sort": row["length_mm"]},
-                {"text": _number(row["max_cross_section_cm2"], "{:.1f}"), "sort": _sortable(row["max_cross_section_cm2"])},
-                {"text": f"{row['surface_area_cm2']:.0f}", "sort": row["surface_area_cm2"]},
-                {"text": "—" if row["asymmetry_volume_pct"] is None else f"{row['asymmetry_volume_pct']:+.1f}",
-                 "sort": row["asymmetry_volume_pct"] if row["asymmetry_volume_pct"] is not None else ""},
+                cell(row["name"], url=self.url(page, target.path) if target is not None else None), cell(row["side"]),
+                cell(dash_or(row["volume_mL"], "{:.1f}"), _sortable(row["volume_mL"])),
+                cell(f"{row['length_mm']:.0f}", row["length_mm"]),
+                cell(dash_or(row["max_cross_section_cm2"], "{:.1f}"), _sortable(row["max_cross_section_cm2"])),
+                cell(f"{row['surface_area_cm2']:.0f}", row["surface_area_cm2"]),
+                cell("—" if row["asymmetry_volume_pct"] is None else f"{row['asymmetry_volume_pct']:+.1f}",
+                     _sortable(row["asymmetry_volume_pct"])),
             ])  # fmt: skip
         if not rows:
             return None
@@ -245,7 +185,7 @@ class SiteWriter(AtlasWriter):
         as_link = lambda p: {"name": p.structure.name, "url": self.url(page, p.path)} if p else None  # noqa: E731
         return as_link(prev), as_link(nxt)
 
-    def page_context(self, page: Page) -> dict:
+    def page_context(self, page: Page) -> PageContext:
         s = page.structure
         facts = []
         if s.facts:
@@ -279,32 +219,29 @@ class SiteWriter(AtlasWriter):
         region = s.region
         back_page = self.atlas.page_of(region) if region is not None and region is not s else page.parent
         prev, nxt = self._siblings(page)
-        return {
-            "kind": page.kind,
-            "title": page.title,
-            "subheadline": "Images and description.",
-            "url": self.options.base_url + page.path,
-            "breadcrumbs": self._breadcrumbs(page),
-            "tags": [region.slug] if region is not None else [s.slug],
-            "description": s.description,
-            "latin": s.facts.latin if s.facts else None,
-            "facts": facts,
-            "video": video,
-            "model": model,
-            "gallery": gallery,
-            "sides": sides if len(sides) > 1 else [],  # the side switch's views, the first one shown
-            "draco_url": self.url(page, DRACO),
-            "measures": self._measures(page) if page.kind in ("muscle", "head") else None,
-            "children": [self._card(page, c) for c in page.children],
-            "table": self._table(page) if page.kind in ("region", "limb") else None,
-            "qmri": qmri_part,
-            "qtable": self._qmri_table(page) if page.kind in ("region", "limb") else None,
-            "downloads": downloads,
-            "prev": prev,
-            "next": nxt,
-            "back": {"name": back_page.structure.name, "url": self.url(page, back_page.path)} if back_page else None,
-            "jsonld": self._jsonld(page, gallery),
-        }
+        return page_context(
+            page.path, page.kind, page.title, self._crumbs(page), self.options.canonical_base,
+            subheadline="Images and description.",
+            tags=[region.slug] if region is not None else [s.slug],
+            description=s.description,
+            latin=s.facts.latin if s.facts else None,
+            facts=facts,
+            video=video,
+            model=model,
+            gallery=gallery,
+            sides=sides if len(sides) > 1 else [],  # the side switch's views, the first one shown
+            draco_url=self.url(page, DRACO),
+            measures=self._measures(page) if page.kind in ("muscle", "head") else None,
+            children=[self._card(page, c) for c in page.children],
+            table=self._table(page) if page.kind in ("region", "limb") else None,
+            qmri=qmri_part,
+            qtable=self._qmri_table(page) if page.kind in ("region", "limb") else None,
+            downloads=downloads,
+            prev=prev,
+            next=nxt,
+            back={"name": back_page.structure.name, "url": self.url(page, back_page.path)} if back_page else None,
+            jsonld=self._jsonld(page, gallery),
+        )  # fmt: skip
 
     # --- quantitative MRI -------------------------------------------------------------------------
 
@@ -372,10 +309,10 @@ class SiteWriter(AtlasWriter):
             "@context": "https://schema.org",
             "@type": "AnatomicalStructure",
             "name": s.name,
-            "url": self.options.base_url + page.path,
+            "url": self.options.address(page.path),
             "description": s.description,
             "identifier": str(s.code),
-            "isPartOf": {"@type": "WebSite", "name": self.options.title, "url": self.options.base_url},
+            "isPartOf": {"@type": "WebSite", "name": self.options.title, "url": self.options.address("")},
         }
         if s.facts:
             data["alternateName"] = [s.facts.latin, *s.facts.synonyms, *s.facts.abbreviations]
@@ -385,7 +322,7 @@ class SiteWriter(AtlasWriter):
         if page.children:
             data["subStructure"] = [{"@type": "AnatomicalStructure", "name": c.structure.name} for c in page.children]
         if gallery:
-            data["image"] = self.options.base_url + RENDERS + f"{page.stem}-{page.primary}-1.{self.atlas.image_format}"
+            data["image"] = self.options.address(RENDERS) + f"{page.stem}-{page.primary}-1.{self.atlas.image_format}"
         if self.provenance.licence_url:
             data["license"] = self.provenance.licence_url
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -419,20 +356,13 @@ class SiteWriter(AtlasWriter):
             from muscle_atlas.site.reference import write_html_redirects
 
             redirects = write_html_redirects(self.atlas.structure_pages, set(self.atlas.pages), out,
-                                             self.options.base_url, self.provenance.html())  # fmt: skip
+                                             self.options.address(""), self.provenance.html())  # fmt: skip
         # A server shows 404.html at any depth: its links start from the site's own root path.
         missing = Page(None, "404", "", "Page not found")
-        site_404 = self.site_context(missing)
-        root = urlparse(self.options.base_url).path or "/"
-        site_404 = {k: (root + v if isinstance(v, str) and k.endswith("_url") else v) for k, v in site_404.items()}
-        site_404["root"] = root
-        site_404["credits"] = [{**c, "url": root + c["url"]} for c in site_404["credits"]]
-        site_404["nav"] = [
-            {**n, "url": root + n["url"], "children": [{**c, "url": root + c["url"]} for c in n["children"]]}
-            for n in site_404["nav"]
-        ]
-        context = self._simple_context(missing, url="", breadcrumbs=[{"name": "Home", "url": root}],
-                                       redirects_url=root + "redirects.json" if redirects else None)  # fmt: skip
+        root = urlparse(self.options.address("")).path or "/"
+        site_404 = self.site_context(missing).from_root(root)
+        context = self._simple_context(missing, redirects_url=root + "redirects.json" if redirects else None)
+        context.url, context.breadcrumbs = "", [{"name": "Home", "url": root}]
         self._write(out / "404.html", self.env.get_template("404.html").render(site=site_404, page=context))
         written += ["", "muscle/", "search/"]
         if self.atlas.quantities is not None:
@@ -449,19 +379,15 @@ class SiteWriter(AtlasWriter):
         self._write_data(out, written)
         return written
 
-    def _simple_context(self, page: Page, **extra: object) -> dict:
-        crumbs = [{"name": "Home", "url": self.url(page, "")}]
-        if page.path:
-            crumbs.append({"name": page.title, "url": self.url(page, page.path)})
+    def _simple_context(self, page: Page, **extra: object) -> PageContext:
+        title = extra.pop("title", page.title)
         base = {
-            "kind": page.kind, "title": page.title, "subheadline": "", "url": self.options.base_url + page.path,
-            "breadcrumbs": crumbs, "tags": [], "description": "", "latin": None, "facts": [], "video": None,
-            "model": None, "gallery": [], "measures": None, "children": [], "table": None, "downloads": [],
-            "prev": None, "next": None, "back": None, "jsonld": Markup(""), "intro": "", "tree": [],
-            "qmri": None, "qtable": None, "methods": None, "sides": [], "draco_url": "",
+            "tags": [], "latin": None, "facts": [], "video": None, "model": None, "gallery": [], "measures": None,
+            "children": [], "table": None, "downloads": [], "prev": None, "next": None, "back": None, "intro": "",
+            "tree": [], "qmri": None, "qtable": None, "methods": None, "sides": [], "draco_url": "",
         }  # fmt: skip
-        base.update(extra)
-        return base
+        crumbs = [(page.title, page.path)] if page.path else []
+        return page_context(page.path, page.kind, str(title), crumbs, self.options.canonical_base, **{**base, **extra})
 
     def _home_context(self, page: Page) -> dict:
         tops = [p for p in self.atlas.structure_pages if p.kind == "region"] or [
@@ -484,23 +410,20 @@ class SiteWriter(AtlasWriter):
 
     def _tree(self, page: Page) -> list[dict]:
         def node(p: Page) -> dict:
-            return {"name": p.structure.name, "url": self.url(page, p.path), "kind": KIND_NAMES[p.kind],
+            return {"name": p.structure.name, "url": self.url(page, p.path), "kind": STRUCTURE_KINDS[p.kind],
                     "children": [node(c) for c in p.children]}  # fmt: skip
 
         return [node(p) for p in self.atlas.structure_pages if p.parent is None]
 
     def _write(self, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_text(path, text)
 
     def _write_static(self, out: Path) -> None:
-        static = resources.files("muscle_atlas.site") / "static"
-        for name in ("site.css", "site.js"):
-            self._write(out / ASSETS / name, (static / name).read_text(encoding="utf-8"))
+        write_theme(out)
         vendor = out / ASSETS / "vendor"
         vendor.mkdir(parents=True, exist_ok=True)
         for name in ("model-viewer.min.js", "model-viewer-LICENSE.txt"):
-            (vendor / name).write_bytes((static / "vendor" / name).read_bytes())
+            (vendor / name).write_bytes((static() / "vendor" / name).read_bytes())
         renders = out / RENDERS
         ext = self.atlas.image_format
         names: set[str] = set()
@@ -520,23 +443,22 @@ class SiteWriter(AtlasWriter):
         if any(n.endswith(".glb") for n in names):  # the models are Draco-compressed
             (out / DRACO).mkdir(parents=True, exist_ok=True)
             for name in DRACO_FILES:
-                (out / DRACO / name).write_bytes((static / "vendor" / "draco" / name).read_bytes())
-        self._write(out / ASSETS / "favicon.svg", FAVICON)
+                (out / DRACO / name).write_bytes((static() / "vendor" / "draco" / name).read_bytes())
 
     def _write_data(self, out: Path, written: list[str]) -> None:
         index = []
         for page in self.atlas.structure_pages:
             s = page.structure
-            words = [s.name, KIND_NAMES[page.kind], s.description]
+            words = [s.name, STRUCTURE_KINDS[page.kind], s.description]
             if s.facts:
                 words += [s.facts.latin, *s.facts.synonyms, *s.facts.abbreviations, s.facts.origin,
                           s.facts.insertion, s.facts.action, s.facts.innervation, s.facts.arterial_supply]  # fmt: skip
-            index.append({"title": page.title, "url": page.path, "kind": page.kind, "text": " ".join(words)})
-        self._write(out / "search-index.json", json.dumps(index, ensure_ascii=False, separators=(",", ":")))
-        urls = "".join(f"  <url><loc>{_xml(self.options.base_url + p)}</loc></url>\n" for p in sorted(written))
+            index.append(SearchEntry(page.title, page.path, page.kind, " ".join(words)))
+        write_search_index(out, index)
+        urls = "".join(f"  <url><loc>{escape(self.options.address(p), quote=False)}</loc></url>\n" for p in sorted(written))
         self._write(out / "sitemap.xml", '<?xml version="1.0" encoding="UTF-8"?>\n'
                     '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n")  # fmt: skip
-        self._write(out / "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {self.options.base_url}sitemap.xml\n")
+        self._write(out / "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {self.options.address('sitemap.xml')}\n")
         data = out / "data"
         data.mkdir(parents=True, exist_ok=True)
         for name in ("measures.csv", "measures.json"):
@@ -549,33 +471,9 @@ class SiteWriter(AtlasWriter):
             qmri.copy_data(self.atlas.quantities, data)
 
 
-FAVICON = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M10 3c6 4 9 12 7 26h-4C15 17 12 9 10 3z"'
-    ' fill="#c8102e"/><path d="M20 3c-2 6-2 14 1 26h-3c-3-12-2-20 2-26z" fill="#8a0a1f"/></svg>\n'
-)
-
-
 def _first_sentence(text: str) -> str:
     head, _, _ = text.partition(". ")
     return head if head.endswith(".") else head + "."
-
-
-def file_size(path: Path) -> str:
-    """A file's size for a download link ("230 KB", "1.4 MB"); empty when it cannot be read."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return ""
-    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
-
-
-def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _number(value: float | None, form: str) -> str:
-    """A measure, or a dash where an open surface encloses no volume."""
-    return "— (open surface)" if value is None else form.format(value)
 
 
 def _sortable(value: float | None) -> float | str:
