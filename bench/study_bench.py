@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.study import StudyRequest, run_study
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import nibabel as nib
 import numpy as np
 
 from muscle_atlas.demo.phantom import make_phantom, phantom_names
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.site.atlas import SiteOptions
 from muscle_atlas.site.build import BuildRequest, build
 

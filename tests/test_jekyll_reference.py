@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from muscle_atlas.anatomy.tree import build_tree, load_tree
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.site.atlas import SiteOptions
 from muscle_atlas.site.build import BuildRequest, build
 from muscle_atlas.site.reference import exceptions, name_of, page_list

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from muscle_atlas.demo.phantom import make_phantom, phantom_names
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.subject import SubjectRequest, render_subject
 
 JS = Path(__file__).parent / "js"
@@ -129,7 +129,10 @@ def test_models_pass_the_gltf_validator(small_phantom: Path, tmp_path: Path) -> 
 def test_batches_split_a_scene_only_where_that_ends_sooner() -> None:
     """Every job in exactly one batch, each batch of one scene; the estimated end is no later
     than with whole scenes, and a scene that would keep one worker busy alone is split."""
-    from muscle_atlas.render.pipeline import BASE_COST, Job, _batches, _makespan
+    from muscle_atlas.render.plan import Job
+    from muscle_atlas.render.schedule import BASE_COST
+    from muscle_atlas.render.schedule import batches as _batches
+    from muscle_atlas.render.schedule import makespan as _makespan
 
     sizes = {"thigh": 30, "leg": 4, "torso": 1}  # the thigh alone would be most of the work
     by_scene = {s: [Job(f"{s}-{i}", s, {}, None) for i in range(n)] for s, n in sizes.items()}

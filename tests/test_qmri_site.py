@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from muscle_atlas.quantities import MapSpecs, quantify
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.site.atlas import SiteOptions
 from muscle_atlas.site.build import BuildRequest, build
 from sitebuild import serving

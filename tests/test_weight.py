@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.subject import SubjectRequest, render_subject
 from sitebuild import build_site, small_phantom
 from sitecrawl import orphans

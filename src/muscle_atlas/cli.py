@@ -220,7 +220,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return match.run(args.target, args.labels, args.map, args.json, args.orientation or "auto", args.units or "auto")
     if args.command == "render":
         from muscle_atlas.commands import render
-        from muscle_atlas.render.pipeline import RenderSettings
+        from muscle_atlas.render.settings import RenderSettings
         from muscle_atlas.subject import SubjectRequest
 
         settings = RenderSettings(
@@ -247,7 +247,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return serve.run(args.folder, args.port)
     if args.command == "demo":
         from muscle_atlas.commands import demo
-        from muscle_atlas.render.pipeline import RenderSettings
+        from muscle_atlas.render.settings import RenderSettings
 
         settings = RenderSettings(views=args.views, size=args.size, thumb=args.size // 4, ssaa=args.ssaa, sides=args.sides)
         return demo.run(args.output, args.jobs, settings)

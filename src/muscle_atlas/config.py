@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from muscle_atlas.errors import ConfigError
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.site.atlas import SiteOptions
 from muscle_atlas.site.provenance import Provenance
 
@@ -224,7 +224,7 @@ def _is_colour(text: str, hex_only: bool) -> bool:
         return all(c in "0123456789abcdefABCDEF" for c in text[1:])
     if hex_only:
         return False
-    from muscle_atlas.render.pipeline import background_hex
+    from muscle_atlas.render.settings import background_hex
 
     return background_hex(text) is not None
 

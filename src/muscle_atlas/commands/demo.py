@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from muscle_atlas.commands import build
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.site.atlas import SiteOptions
 from muscle_atlas.site.build import BuildRequest
 from muscle_atlas.site.provenance import Provenance

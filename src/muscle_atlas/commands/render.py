@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.subject import SubjectRequest, render_subject
 
 

@@ -77,7 +77,7 @@ def _check_study_table(project: Any, config: str) -> None:
 def request_from(args: argparse.Namespace):
     """The study request: the project's [study], [atlas], [render] and [output] values, overridden by flags."""
     from muscle_atlas.config import Project, load_project
-    from muscle_atlas.render.pipeline import RenderSettings
+    from muscle_atlas.render.settings import RenderSettings
     from muscle_atlas.study import StudyRequest
     from muscle_atlas.study.model import StudyError
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from muscle_atlas.errors import AtlasError
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.site.atlas import SiteOptions, gather
 from muscle_atlas.site.pages import SiteWriter
 from muscle_atlas.site.provenance import Provenance, detect

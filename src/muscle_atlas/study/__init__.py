@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from muscle_atlas.render.pipeline import RenderSettings
+from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.study.model import Item, Study, StudyError
 from muscle_atlas.web.context import with_slash
 from muscle_atlas.web.publish import cache_dir, check_output, prune_unlinked, staged
