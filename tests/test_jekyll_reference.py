@@ -339,7 +339,7 @@ def test_redirect_pages_are_valid_html(built: dict[str, Path]) -> None:
 
 def test_the_flag_and_the_project_file_switch_the_redirects_on(tmp_path: Path) -> None:
     from muscle_atlas.cli import build_parser
-    from muscle_atlas.config import request_from
+    from muscle_atlas.config import build_request as request_from
 
     source = tmp_path / "meshes"
     source.mkdir()

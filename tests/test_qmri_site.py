@@ -270,7 +270,7 @@ def test_methods_page_defines_the_numbers_and_is_linked_from_every_page(site: Pa
 
 def test_build_flags_route_map_files_and_scalar_maps(leg: Path) -> None:
     from muscle_atlas.cli import build_parser
-    from muscle_atlas.config import request_from
+    from muscle_atlas.config import build_request as request_from
 
     water, fat = str(leg / "water.nii.gz"), str(leg / "fat.nii.gz")
     args = build_parser().parse_args([
@@ -290,7 +290,8 @@ def test_atlas_toml_maps_section(leg: Path, tmp_path: Path) -> None:
     import tomllib
 
     from muscle_atlas.cli import build_parser
-    from muscle_atlas.config import TEMPLATE, load_project, request_from
+    from muscle_atlas.config import TEMPLATE, load_project
+    from muscle_atlas.config import build_request as request_from
     from muscle_atlas.errors import ConfigError
 
     assert tomllib.loads(TEMPLATE)["maps"] == {} and "dixon = [" in TEMPLATE

@@ -407,7 +407,7 @@ def test_a_worker_killed_mid_run_loses_nothing(cluster, data: Path, tmp_path: Pa
 def test_study_table_in_atlas_toml(tmp_path: Path, data: Path) -> None:
     import argparse
 
-    from muscle_atlas.commands.study import request_from
+    from muscle_atlas.config import study_request as request_from
 
     cohort = _cohort(data)
     toml = tmp_path / "atlas.toml"

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from muscle_atlas import __version__
-from muscle_atlas.errors import AtlasError
+from muscle_atlas.errors import AtlasError, one_line
 
 EXIT_BUG = 1
 EXIT_USER_ERROR = 2
@@ -43,9 +43,9 @@ def _add_orientation_options(p: argparse.ArgumentParser) -> None:
         help="the source's frame: auto (from the anatomy; default), header (keep it as it is), or "
         "where its x, y, z axes point, e.g. LPS",
     )
-    p.add_argument(
-        "--units", choices=("auto", "mm", "cm", "m"), default=None, help="units of a mesh source (default: auto)"
-    )
+    from muscle_atlas.choices import UNITS
+
+    p.add_argument("--units", choices=UNITS, default=None, help="units of a mesh source (default: auto)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +109,8 @@ class _MapFileOrQuantityMap(argparse.Action):
 
 
 def _add_render_options(p: argparse.ArgumentParser, quantity_maps: bool = False) -> None:
+    from muscle_atlas.render.settings import SIDE_MODES
+
     p.add_argument("--labels", metavar="TABLE", help="label table, or totalsegmentator:<task>")
     if quantity_maps:
         p.add_argument("--map", metavar="FILE", action=_MapFileOrQuantityMap,
@@ -134,18 +136,20 @@ def _add_render_options(p: argparse.ArgumentParser, quantity_maps: bool = False)
         help="no supersampled anti-aliasing (faster, jagged edges)",
     )
     p.add_argument("--triangles", type=int, default=None, help="triangle budget per structure (default 6000)")
-    p.add_argument("--sides", choices=("all", "both", "each"), default=None,
+    p.add_argument("--sides", choices=SIDE_MODES, default=None,
                    help="side views where both sides exist: all (both, left, right; default), both, or each "
                    "(left, right)")  # fmt: skip
     _add_orientation_options(p)
 
 
 def _add_build(sub: argparse._SubParsersAction) -> None:
+    from muscle_atlas.choices import FORMATS
+
     p = sub.add_parser("build", help="build the atlas website from a source")
     p.add_argument("source", nargs="?", help="NIfTI label volume or folder of meshes (or set it in --config)")
     p.add_argument("-o", "--output", help="output folder (replaced only by a complete build)")
     p.add_argument("--config", metavar="atlas.toml", help="atlas project file; flags override it")
-    p.add_argument("--format", choices=("html", "jekyll"), default=None, help="html site (default) or Jekyll pages")
+    p.add_argument("--format", choices=FORMATS, default=None, help="html site (default) or Jekyll pages")
     p.add_argument("--title", help="site title")
     p.add_argument("--base-url", help="public URL of the site, for sitemap.xml and canonical links")
     p.add_argument("--reference-redirects", action="store_true", default=None,
@@ -171,6 +175,8 @@ def _port(text: str) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
+    from muscle_atlas.render.settings import SIDE_MODES
+
     p = sub.add_parser("demo", help="build the atlas of the real anatomy shipped with the package (nothing to download)")
     p.add_argument("-o", "--output", default="demo-site", help="output folder (default: demo-site)")
     p.add_argument("--jobs", type=int, default=None, help="parallel render processes (default: all CPUs)")
@@ -179,7 +185,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=480, help="image size in pixels (default 480)")
     p.add_argument("--ssaa", action="store_true", help="supersampled anti-aliasing (smoother edges, slower)")
     p.add_argument("--no-ssaa", dest="ssaa", action="store_false", help="no supersampled anti-aliasing (default)")
-    p.add_argument("--sides", choices=("all", "both", "each"), default="both",
+    p.add_argument("--sides", choices=SIDE_MODES, default="both",
                    help="side views: both (default: both sides together), each, or all")  # fmt: skip
 
 
@@ -220,27 +226,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         return match.run(args.target, args.labels, args.map, args.json, args.orientation or "auto", args.units or "auto")
     if args.command == "render":
         from muscle_atlas.commands import render
-        from muscle_atlas.render.settings import RenderSettings
+        from muscle_atlas.config import render_settings, triangles
         from muscle_atlas.subject import SubjectRequest
 
-        settings = RenderSettings(
-            views=args.views or 16,
-            size=args.size or 800,
-            ssaa=args.ssaa is not False,
-            animation_views=args.animation_views or 0,
-            sides=args.sides or "all",
-            image_format="png",  # renders for people to use: lossless stills
-        )
+        settings = render_settings(args, image_format="png")  # renders for people to use: lossless stills
         jobs = args.jobs or len(os.sched_getaffinity(0))
         request = SubjectRequest(
             args.source, args.labels, args.map, orientation=args.orientation or "auto", units=args.units or "auto"
         )
-        return render.run(request, args.output, jobs, settings, args.triangles or 6000)
+        return render.run(request, args.output, jobs, settings, triangles(args))
     if args.command == "build":
         from muscle_atlas.commands import build
-        from muscle_atlas.config import request_from
+        from muscle_atlas.config import build_request
 
-        return build.run(request_from(args))
+        return build.run(build_request(args))
     if args.command == "serve":
         from muscle_atlas.commands import serve
 
@@ -277,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return _dispatch(args)
     except AtlasError as exc:
-        print(f"muscle-atlas: error: {_one_line(str(exc))}", file=sys.stderr)
+        print(f"muscle-atlas: error: {one_line(exc, 3000)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("muscle-atlas: interrupted", file=sys.stderr)
@@ -295,13 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _warning_line(message: Warning | str, *details: object) -> str:
-    return f"muscle-atlas: warning: {_one_line(str(message), 300)}\n"
-
-
-def _one_line(text: str, limit: int = 3000) -> str:
-    """A message as one line of printable text: a file's content or name can hold anything."""
-    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return text if len(text) <= limit else text[:limit] + "…"
+    return f"muscle-atlas: warning: {one_line(message, 300)}\n"
 
 
 def _stdout_is_broken() -> bool:
@@ -320,7 +313,7 @@ def _report_bug(argv: Sequence[str] | None) -> int:
     import traceback
 
     error = sys.exc_info()[1]
-    summary = _one_line(f"{type(error).__name__}: {error}", 300)
+    summary = one_line(f"{type(error).__name__}: {error}", 300)
     try:
         report = _write_crash_report(argv)
     except Exception:  # no report file: the traceback goes to the terminal instead

@@ -1,7 +1,10 @@
-"""Atlas projects: ``atlas.toml`` holds what a lab sets once; command-line flags override it.
+"""Settings, read in one place: ``atlas.toml`` holds what a lab sets once, command-line flags
+override it, and this module turns both into the requests the commands run
+(:func:`build_request`, :func:`study_request`, :func:`render_settings`).
 
-Every option has a default. Every error in the file is collected with its key and reported
-at once, before any work starts.
+Every option has a default, and every choice and default is defined once: here, or beside what
+it configures (``RenderSettings``, ``RENDER_MODES``). Every error in the file is collected with
+its key and reported at once, before any work starts.
 """
 
 from __future__ import annotations
@@ -11,21 +14,33 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from muscle_atlas.errors import ConfigError
-from muscle_atlas.render.settings import RenderSettings
+from muscle_atlas.choices import FORMATS, RENDER_MODES, UNITS
+from muscle_atlas.errors import ConfigError, one_line
+from muscle_atlas.render.settings import DEFAULT_TRIANGLES, SIDE_MODES, RenderSettings
 from muscle_atlas.site.atlas import SiteOptions
 from muscle_atlas.site.provenance import Provenance
+from muscle_atlas.study import StudyRequest
+from muscle_atlas.study.model import StudyError
+from muscle_atlas.web.context import DEFAULT_BASE_URL, with_slash
 
-TEMPLATE = """\
+if TYPE_CHECKING:
+    from muscle_atlas.site.build import BuildRequest
+
+ATLAS_TITLE, STUDY_TITLE = "Muscle atlas", "Muscle study"
+REFERENCE_GROUP = "Control"
+_RENDER = RenderSettings()  # the defaults
+
+_SIDES_KEY = f'sides = "{_RENDER.sides}"'.ljust(34)
+TEMPLATE = f"""\
 # muscle-atlas project file. Every option has a default; delete what you do not need.
 # Build with:  muscle-atlas build --config atlas.toml     (flags on the command line win)
 
 [atlas]
-title = "Muscle atlas"
+title = "{ATLAS_TITLE}"
 introduction = ""                 # shown on the home page
-base_url = "http://127.0.0.1:8000/"   # public URL of the site (sitemap.xml, canonical links)
+base_url = "{DEFAULT_BASE_URL}"   # public URL of the site (sitemap.xml, canonical links)
 
 [source]
 path = "segmentation.nii.gz"      # a NIfTI label volume, or a folder with one mesh per structure
@@ -42,15 +57,15 @@ include = []                      # only these structures (codes, slugs or paths
 exclude = []                      # drawn as context, without pages
 
 [render]
-views = 16
-size = 800
-thumbnail = 200
-background = "white"             # a colour name or #rrggbb
-highlight = "#db141f"             # the colour of the structure a page is about
-ssaa = true
-animation_views = 0               # e.g. 64 for a smoother turn (a multiple of views)
-sides = "all"                     # side views where both sides exist: all (both, left, right), both, or each (left, right)
-triangles = 6000
+views = {_RENDER.views}
+size = {_RENDER.size}
+thumbnail = {_RENDER.thumb}
+background = "{_RENDER.background}"             # a colour name or #rrggbb
+highlight = "{_RENDER.highlight}"             # the colour of the structure a page is about
+ssaa = {str(_RENDER.ssaa).lower()}
+animation_views = {_RENDER.animation_views}               # e.g. 64 for a smoother turn (a multiple of views)
+{_SIDES_KEY}# side views where both sides exist: all (both, left, right), both, or each (left, right)
+triangles = {DEFAULT_TRIANGLES}
 jobs = 0                          # 0 = all CPUs
 
 [maps]                            # quantitative MRI maps (label volumes only): statistics, plots and a
@@ -98,7 +113,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "output": {"folder": str, "format": str, "reference_redirects": bool},
     "study": {"folder": str, "manifest": str, "reference_group": str, "renders": str, "jobs": int, "scheduler": str,
-              "strict": bool},  # checked by commands.study
+              "strict": bool},  # values checked by study_request
     "licence": {"name": str, "url": str, "holder": str, "dataset": str, "citation": str, "citation_url": str, "notice": str},
 }
 
@@ -132,7 +147,7 @@ def load_project(path: str | Path) -> Project:
     except RecursionError as exc:
         raise ConfigError("invalid TOML (nested too deeply)", path) from exc
     except ValueError as exc:  # an integer of thousands of digits
-        raise ConfigError(f"invalid TOML ({_one_line(str(exc), 100)})", path) from exc
+        raise ConfigError(f"invalid TOML ({one_line(str(exc), 100)})", path) from exc
     problems = []
     for section, values in data.items():
         if section not in _SCHEMA:
@@ -162,13 +177,13 @@ def load_project(path: str | Path) -> Project:
         value = render.get(key)
         if isinstance(value, str) and not _is_colour(value, hex_only=key == "highlight"):
             problems.append(f"render.{key}: {value!r} is not a colour" + (" (#rrggbb)" if key == "highlight" else ""))
-    if isinstance(render.get("sides"), str) and render["sides"] not in ("all", "both", "each"):
-        problems.append(f"render.sides: must be all, both or each, not {render['sides']!r}")
+    if isinstance(render.get("sides"), str) and render["sides"] not in SIDE_MODES:
+        problems.append(f"render.sides: must be {_choices(SIDE_MODES)}, not {render['sides']!r}")
     if isinstance(render.get("jobs"), int) and render["jobs"] < 0:
         problems.append("render.jobs: must be 0 (all CPUs) or more")
     fmt = project.get("output", "format")
-    if fmt is not None and fmt not in ("html", "jekyll"):
-        problems.append(f"output.format: must be 'html' or 'jekyll', not {fmt!r}")
+    if fmt is not None and fmt not in FORMATS:
+        problems.append(f"output.format: must be {' or '.join(repr(f) for f in FORMATS)}, not {fmt!r}")
     for key in ("path", "labels", "map"):
         value = project.get("source", key)
         if isinstance(value, str) and value and not value.startswith("totalsegmentator:"):
@@ -196,14 +211,14 @@ def load_project(path: str | Path) -> Project:
         except ConfigError as exc:
             problems += exc.message.split("; ")
     units = project.get("source", "units")
-    if isinstance(units, str) and units not in ("auto", "mm", "cm", "m"):
-        problems.append(f"source.units: must be auto, mm, cm or m, not {units!r}")
+    if isinstance(units, str) and units not in UNITS:
+        problems.append(f"source.units: must be {_choices(UNITS)}, not {units!r}")
     for key in ("include", "exclude"):
         items = project.get("structures", key) or []
         if isinstance(items, list) and not all(isinstance(i, str | int) for i in items):
             problems.append(f"structures.{key}: must be a list of codes, slugs or paths")
     if problems:
-        shown = [_one_line(p) for p in problems[:_MAX_PROBLEMS]]
+        shown = [one_line(p, 150) for p in problems[:_MAX_PROBLEMS]]
         if len(problems) > _MAX_PROBLEMS:
             shown.append(f"and {len(problems) - _MAX_PROBLEMS} more")
         raise ConfigError("; ".join(shown), path)
@@ -213,10 +228,9 @@ def load_project(path: str | Path) -> Project:
 _MAX_PROBLEMS = 8
 
 
-def _one_line(problem: str, limit: int = 150) -> str:
-    """A problem as one short line: keys and values from a hostile file can be anything."""
-    text = " ".join(problem.split())
-    return text if len(text) <= limit else text[:limit] + "…"
+def _choices(values: tuple[str, ...]) -> str:
+    """"all, both or each"."""
+    return ", ".join(values[:-1]) + " or " + values[-1]
 
 
 def _is_colour(text: str, hex_only: bool) -> bool:
@@ -253,39 +267,73 @@ def write_template(folder: str | Path) -> Path:
     return path
 
 
-def request_from(args: argparse.Namespace):
+def _project(args: argparse.Namespace) -> Project:
+    return load_project(args.config) if getattr(args, "config", None) else Project()
+
+
+def _picker(args: argparse.Namespace, project: Project):
+    def pick(flag: str, section: str, key: str, default: Any) -> Any:
+        """The flag the user gave, else the project's value, else the default."""
+        value = getattr(args, flag, None)
+        return value if value is not None else project.get(section, key, default)
+
+    return pick
+
+
+def _output(args: argparse.Namespace, project: Project, default: str) -> str:
+    folder = project.get("output", "folder")
+    return args.output or (str(project.folder / folder) if getattr(args, "config", None) and folder else None) or default
+
+
+def _base_url(pick) -> str | None:
+    """The configured public URL (with its slash), or None: then no canonical links."""
+    value = pick("base_url", "atlas", "base_url", None)
+    return with_slash(value) if value else None
+
+
+def _jobs(value: int) -> int:
+    return value or len(os.sched_getaffinity(0))
+
+
+def render_settings(args: argparse.Namespace, project: Project | None = None, **fixed: Any) -> RenderSettings:
+    """The render settings: flags, else the project's [render], else the defaults."""
+    project = project or Project()
+    pick = _picker(args, project)
+    return RenderSettings(**{
+        "views": pick("views", "render", "views", _RENDER.views),
+        "size": pick("size", "render", "size", _RENDER.size),
+        "thumb": project.get("render", "thumbnail", _RENDER.thumb),
+        "background": project.get("render", "background", _RENDER.background),
+        "highlight": project.get("render", "highlight", _RENDER.highlight),
+        "ssaa": pick("ssaa", "render", "ssaa", _RENDER.ssaa),
+        "animation_views": pick("animation_views", "render", "animation_views", _RENDER.animation_views),
+        "sides": pick("sides", "render", "sides", _RENDER.sides),
+        **fixed,
+    })  # fmt: skip
+
+
+def triangles(args: argparse.Namespace, project: Project | None = None) -> int:
+    return _picker(args, project or Project())("triangles", "render", "triangles", DEFAULT_TRIANGLES)
+
+
+def build_request(args: argparse.Namespace) -> BuildRequest:
     """The build request: project file values, overridden by the flags the user gave."""
-    from muscle_atlas.site.build import BuildRequest
+    from muscle_atlas.site.build import BuildRequest  # the whole pipeline: only when it runs
 
-    project = load_project(args.config) if getattr(args, "config", None) else Project()
-
-    def pick(flag: Any, section: str, key: str, default: Any) -> Any:
-        return flag if flag is not None else project.get(section, key, default)
-
+    project = _project(args)
+    pick = _picker(args, project)
     source = args.source or project.path("source", "path")
     if not source:
         raise ConfigError("no source: give SOURCE or set source.path in the project file")
-    output = args.output or (str(project.folder / project.get("output", "folder")) if args.config and
-                             project.get("output", "folder") else None) or "site"  # fmt: skip
-    jobs = pick(args.jobs, "render", "jobs", 0) or len(os.sched_getaffinity(0))
-    settings = RenderSettings(
-        views=pick(args.views, "render", "views", 16),
-        size=pick(args.size, "render", "size", 800),
-        thumb=project.get("render", "thumbnail", 200),
-        background=project.get("render", "background", "white"),
-        highlight=project.get("render", "highlight", "#db141f"),
-        ssaa=pick(args.ssaa, "render", "ssaa", True),
-        animation_views=pick(args.animation_views, "render", "animation_views", 0),
-        sides=pick(getattr(args, "sides", None), "render", "sides", "all"),
-    )
+    settings = render_settings(args, project)
     try:
         settings.validate()
     except ConfigError as exc:
         raise ConfigError(f"render: {exc.message}", args.config) from exc
     site = SiteOptions(
-        title=pick(getattr(args, "title", None), "atlas", "title", "Muscle atlas"),
+        title=pick("title", "atlas", "title", ATLAS_TITLE),
         intro=project.get("atlas", "introduction", ""),
-        base_url=_with_slash(base_url) if (base_url := pick(getattr(args, "base_url", None), "atlas", "base_url", None)) else None,
+        base_url=_base_url(pick),
     )
     provenance = None
     if project.get("licence", "name") or project.get("licence", "dataset"):
@@ -301,22 +349,62 @@ def request_from(args: argparse.Namespace):
     return BuildRequest(
         maps=_maps(args, project),
         source=source,
-        output=output,
+        output=_output(args, project, "site"),
         labels=args.labels or project.path("source", "labels"),
         map_file=args.map or project.path("source", "map"),
         inline_map=dict(project.values.get("mapping", {})),
         include=[str(i) for i in project.get("structures", "include", [])],
         exclude=[str(i) for i in project.get("structures", "exclude", [])],
-        orientation=pick(getattr(args, "orientation", None), "source", "orientation", "auto"),
-        units=pick(getattr(args, "units", None), "source", "units", "auto"),
-        jobs=jobs,
+        orientation=pick("orientation", "source", "orientation", "auto"),
+        units=pick("units", "source", "units", UNITS[0]),
+        jobs=_jobs(pick("jobs", "render", "jobs", 0)),
         settings=settings,
-        triangles=pick(args.triangles, "render", "triangles", 6000),
-        format=pick(getattr(args, "format", None), "output", "format", "html"),
-        reference_redirects=bool(pick(getattr(args, "reference_redirects", None), "output", "reference_redirects", False)),
+        triangles=triangles(args, project),
+        format=pick("format", "output", "format", FORMATS[0]),
+        reference_redirects=bool(pick("reference_redirects", "output", "reference_redirects", False)),
         site=site,
         provenance=provenance,
     )
+
+
+def _check_study_table(project: Project, config: str) -> None:
+    """The values of [study] (load_project checked its keys and types)."""
+    table = project.values.get("study", {})
+    problems = []
+    if table.get("renders") not in (None, *RENDER_MODES):
+        problems.append(f"study.renders: must be {_choices(RENDER_MODES)}, not {table['renders']!r}")
+    if isinstance(table.get("jobs"), int) and table["jobs"] < 0:
+        problems.append("study.jobs: must be 0 (all CPUs) or more")
+    if table.get("folder") and table.get("manifest"):
+        problems.append("study: give folder or manifest, not both")
+    for key in ("folder", "manifest"):
+        if isinstance(table.get(key), str) and table[key] and not os.path.exists(project.path("study", key) or ""):
+            problems.append(f"study.{key}: no such {'folder' if key == 'folder' else 'file'}: {table[key]}")
+    if problems:
+        raise StudyError("; ".join(problems), config)
+
+
+def study_request(args: argparse.Namespace) -> StudyRequest:
+    """The study request: the project's [study], [atlas], [render] and [output] values, overridden by flags."""
+    project = _project(args)
+    if args.config:
+        _check_study_table(project, args.config)
+    pick = _picker(args, project)
+    source = args.manifest or args.source or project.path("study", "manifest") or project.path("study", "folder")
+    if args.manifest and args.source:
+        raise StudyError("give a study folder or --manifest, not both")
+    if not source:
+        raise StudyError("no study: give STUDY_DIR (or --manifest CSV), or set study.folder in the project file")
+    settings = render_settings(args, project, animation_views=_RENDER.animation_views, sides=_RENDER.sides)
+    return StudyRequest(
+        source=source, output=_output(args, project, "study-site"),
+        reference_group=pick("reference_group", "study", "reference_group", REFERENCE_GROUP),
+        renders=pick("renders", "study", "renders", RENDER_MODES[0]), jobs=_jobs(pick("jobs", "study", "jobs", 0)),
+        scheduler=pick("scheduler", "study", "scheduler", None) or None,
+        strict=bool(pick("strict", "study", "strict", False)),
+        title=pick("title", "atlas", "title", STUDY_TITLE), base_url=_base_url(pick), settings=settings,
+        triangles=triangles(args, project), progress=not args.quiet,
+    )  # fmt: skip
 
 
 def _maps(args: argparse.Namespace, project: Project):
@@ -327,7 +415,3 @@ def _maps(args: argparse.Namespace, project: Project):
     base = specs_from_toml(table, project.folder, getattr(args, "config", None)) if isinstance(table, dict) else None
     specs = specs_from_args(args, base)
     return None if specs.empty else specs
-
-
-def _with_slash(url: str) -> str:
-    return url if url.endswith("/") else url + "/"

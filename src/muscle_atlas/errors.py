@@ -36,3 +36,10 @@ class ConfigError(AtlasError):
 
 class MapError(AtlasError):
     """A quantitative map (Dixon, DTI tensor, scalar map) cannot be read or used with the labels."""
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    """A message (or an exception) as one short line of printable text: a file's content or name,
+    and a library's message about it, can hold anything."""
+    line = " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+    return line if len(line) <= limit else line[:limit] + "…"

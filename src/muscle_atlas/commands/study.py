@@ -1,6 +1,7 @@
 """``muscle-atlas study``: a study atlas of many subjects, processed on a Dask cluster.
 
-The command line and the ``[study]`` table of atlas.toml (flags win)::
+The command line and the ``[study]`` table of atlas.toml (flags win; read by
+:func:`muscle_atlas.config.study_request`)::
 
     [study]
     folder = "thigh-cohort"        # BIDS-style study folder …
@@ -15,13 +16,9 @@ The command line and the ``[study]`` table of atlas.toml (flags win)::
 from __future__ import annotations
 
 import argparse
-import os
 import time
-from typing import Any
 
-STUDY_KEYS: dict[str, type | tuple[type, ...]] = {
-    "folder": str, "manifest": str, "reference_group": str, "renders": str, "jobs": int, "scheduler": str, "strict": bool,
-}  # fmt: skip
+from muscle_atlas.choices import RENDER_MODES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="atlas.toml", help="project file with a [study] table; flags override it")
     p.add_argument("--manifest", metavar="CSV", help="a manifest instead of a study folder")
     p.add_argument("--reference-group", metavar="GROUP", help="group the others are compared with (default Control)")
-    p.add_argument("--renders", choices=("none", "reference", "all"), default=None,
+    p.add_argument("--renders", choices=RENDER_MODES, default=None,
                    help="3D renders: none (default), reference (the first subject of the reference group), all")  # fmt: skip
     p.add_argument("--jobs", type=int, default=None, help="local Dask worker processes (default: all CPUs)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use an existing Dask cluster instead of a local one")
@@ -50,73 +47,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _check_study_table(project: Any, config: str) -> None:
-    from muscle_atlas.study.model import StudyError
-
-    table = project.values.get("study", {})
-    problems = []
-    for key, value in table.items():
-        expected = STUDY_KEYS.get(key)
-        if expected is None:
-            problems.append(f"study.{key}: unknown key (known: {', '.join(STUDY_KEYS)})")
-        elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            problems.append(f"study.{key}: must be {expected.__name__}, not {value!r}")  # type: ignore[union-attr]
-    if table.get("renders") not in (None, "none", "reference", "all"):
-        problems.append(f"study.renders: must be none, reference or all, not {table['renders']!r}")
-    if isinstance(table.get("jobs"), int) and table["jobs"] < 0:
-        problems.append("study.jobs: must be 0 (all CPUs) or more")
-    if table.get("folder") and table.get("manifest"):
-        problems.append("study: give folder or manifest, not both")
-    for key in ("folder", "manifest"):
-        if isinstance(table.get(key), str) and table[key] and not os.path.exists(project.path("study", key)):
-            problems.append(f"study.{key}: no such {'folder' if key == 'folder' else 'file'}: {table[key]}")
-    if problems:
-        raise StudyError("; ".join(problems), config)
-
-
-def request_from(args: argparse.Namespace):
-    """The study request: the project's [study], [atlas], [render] and [output] values, overridden by flags."""
-    from muscle_atlas.config import Project, load_project
-    from muscle_atlas.render.settings import RenderSettings
-    from muscle_atlas.study import StudyRequest
-    from muscle_atlas.study.model import StudyError
-
-    project = load_project(args.config) if args.config else Project()
-    if args.config:
-        _check_study_table(project, args.config)
-
-    def pick(flag: Any, section: str, key: str, default: Any) -> Any:
-        return flag if flag is not None else project.get(section, key, default)
-
-    source = args.manifest or args.source or project.path("study", "manifest") or project.path("study", "folder")
-    if args.manifest and args.source:
-        raise StudyError("give a study folder or --manifest, not both")
-    if not source:
-        raise StudyError("no study: give STUDY_DIR (or --manifest CSV), or set study.folder in the project file")
-    output = args.output or (str(project.folder / project.get("output", "folder")) if args.config and
-                             project.get("output", "folder") else None) or "study-site"  # fmt: skip
-    jobs = pick(args.jobs, "study", "jobs", 0) or len(os.sched_getaffinity(0))
-    settings = RenderSettings(
-        views=pick(args.views, "render", "views", 16), size=pick(args.size, "render", "size", 800),
-        thumb=project.get("render", "thumbnail", 200), background=project.get("render", "background", "white"),
-        highlight=project.get("render", "highlight", "#db141f"), ssaa=pick(args.ssaa, "render", "ssaa", True),
-    )  # fmt: skip
-    return StudyRequest(
-        source=source, output=output,
-        reference_group=pick(args.reference_group, "study", "reference_group", "Control"),
-        renders=pick(args.renders, "study", "renders", "none"), jobs=jobs,
-        scheduler=pick(args.scheduler, "study", "scheduler", None) or None,
-        strict=bool(pick(args.strict, "study", "strict", False)),
-        title=pick(args.title, "atlas", "title", "Muscle study"),
-        base_url=pick(args.base_url, "atlas", "base_url", None), settings=settings,
-        triangles=project.get("render", "triangles", 6000), progress=not args.quiet,
-    )  # fmt: skip
-
-
 def run(args: argparse.Namespace) -> int:
+    from muscle_atlas.config import study_request
     from muscle_atlas.study import run_study
 
-    request = request_from(args)
+    request = study_request(args)
     if request.renders != "none":
         request.settings.validate()
     started = time.perf_counter()

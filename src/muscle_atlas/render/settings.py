@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 SIDE_MODES = ("all", "both", "each")
 IMAGE_FORMATS = ("webp", "png")
+DEFAULT_TRIANGLES = 6000  # triangle budget per structure (not a RenderSettings field: it shapes the surfaces)
 
 
 @dataclass

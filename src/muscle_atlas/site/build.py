@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from muscle_atlas.choices import FORMATS
 from muscle_atlas.errors import AtlasError
-from muscle_atlas.render.settings import RenderSettings
+from muscle_atlas.render.settings import DEFAULT_TRIANGLES, RenderSettings
 from muscle_atlas.site.atlas import SiteOptions, gather
 from muscle_atlas.site.pages import SiteWriter
 from muscle_atlas.site.provenance import Provenance, detect
@@ -38,8 +39,8 @@ class BuildRequest:
     units: str = "auto"
     jobs: int = 1
     settings: RenderSettings = field(default_factory=RenderSettings)
-    triangles: int = 6000
-    format: str = "html"
+    triangles: int = DEFAULT_TRIANGLES
+    format: str = FORMATS[0]
     site: SiteOptions = field(default_factory=SiteOptions)
     provenance: Provenance | None = None
     progress: bool = True

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from muscle_atlas.errors import SourceError
+from muscle_atlas.errors import SourceError, one_line
 
 MESH_SUFFIXES = (".stl", ".obj", ".ply", ".glb", ".gltf")
 MAX_COORDINATE = 1e9  # in any unit: a kilometre-sized structure is garbage, and its products overflow
@@ -47,7 +47,7 @@ def read_mesh(path: Path) -> trimesh.Trimesh:
             kind = path.suffix.lower().lstrip(".")
             loaded = trimesh.load(io.BytesIO(data), file_type=kind, force="mesh", process=False)
     except Exception as exc:  # trimesh raises many types for corrupt files
-        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {_one_line(exc)})", path) from exc
+        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {one_line(exc)})", path) from exc
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise SourceError("mesh has no triangles", path)
     vertices, faces = np.asarray(loaded.vertices), np.asarray(loaded.faces)
@@ -62,14 +62,10 @@ def read_mesh(path: Path) -> trimesh.Trimesh:
     try:
         loaded.process()  # merge duplicate vertices (what process=True does), on checked numbers only
     except Exception as exc:
-        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {_one_line(exc)})", path) from exc
+        raise SourceError(f"corrupt or unreadable mesh ({type(exc).__name__}: {one_line(exc)})", path) from exc
     if len(loaded.faces) == 0:
         raise SourceError("mesh has no triangles", path)
     return loaded
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200]
 
 
 def read_mesh_folder(folder: str | Path) -> list[MeshFile]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from muscle_atlas.errors import AtlasError, SourceError
+from muscle_atlas.errors import AtlasError, SourceError, one_line
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 MAX_VOXELS = 2**31 - 1  # more than any label volume; int32 arrays and indices stay safe
@@ -118,7 +118,7 @@ def read_volume(path: str | Path) -> LabelVolume:
     except SourceError:
         raise
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise SourceError(f"truncated or corrupt file ({_one_line(exc)})", path) from exc
+        raise SourceError(f"truncated or corrupt file ({one_line(exc)})", path) from exc
     except nib.filebasedimages.ImageFileError as exc:
         if _gzip_is_truncated(path):
             raise SourceError("truncated or corrupt file (the gzip stream ends early)", path) from exc
@@ -126,9 +126,9 @@ def read_volume(path: str | Path) -> LabelVolume:
     except MemoryError as exc:
         raise SourceError("not enough memory to read the voxel data", path) from exc
     except (OSError, ValueError) as exc:
-        raise SourceError(f"cannot read NIfTI data ({_one_line(exc)})", path) from exc
+        raise SourceError(f"cannot read NIfTI data ({one_line(exc)})", path) from exc
     except Exception as exc:  # nibabel's header and extension errors on hostile files
-        raise SourceError(f"not a valid NIfTI file ({type(exc).__name__}: {_one_line(exc)})", path) from exc
+        raise SourceError(f"not a valid NIfTI file ({type(exc).__name__}: {one_line(exc)})", path) from exc
     if affine is None or not np.all(np.isfinite(affine)):
         raise SourceError("the image affine is missing or singular", path)
     determinant = np.linalg.det(affine[:3, :3])
@@ -162,11 +162,6 @@ def read_volume(path: str | Path) -> LabelVolume:
     return volume
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 200 else text[:200] + "…"
-
-
 @contextmanager
 def nibabel_messages(notes: list[str]) -> Iterator[None]:
     """nibabel's log lines and warnings about a header it fixes become the volume's warnings
@@ -174,7 +169,7 @@ def nibabel_messages(notes: list[str]) -> Iterator[None]:
 
     class _Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            notes.append(f"NIfTI header: {_one_line(Exception(record.getMessage()))}")
+            notes.append(f"NIfTI header: {one_line(record.getMessage())}")
 
     logger = logging.getLogger("nibabel.global")
     handlers, propagate = logger.handlers[:], logger.propagate
@@ -186,7 +181,7 @@ def nibabel_messages(notes: list[str]) -> Iterator[None]:
             yield
     finally:
         logger.handlers, logger.propagate = handlers, propagate
-    notes.extend(f"NIfTI: {_one_line(Exception(str(w.message)))}" for w in caught)
+    notes.extend(f"NIfTI: {one_line(w.message)}" for w in caught)
 
 
 def check_nifti_header(path: Path, error: type[AtlasError] = SourceError) -> None:
@@ -201,9 +196,9 @@ def check_nifti_header(path: Path, error: type[AtlasError] = SourceError) -> Non
             raise error("not gzip-compressed: an uncompressed NIfTI must be named .nii", path) from exc
         raise error("not a gzip file (a .nii.gz must be gzip-compressed)", path) from exc
     except (EOFError, zlib.error) as exc:
-        raise error(f"truncated or corrupt file ({_one_line(exc)})", path) from exc
+        raise error(f"truncated or corrupt file ({one_line(exc)})", path) from exc
     except OSError as exc:
-        raise error(f"cannot read ({exc.strerror or _one_line(exc)})", path) from exc
+        raise error(f"cannot read ({exc.strerror or one_line(exc)})", path) from exc
     if not compressed and head[:2] == b"\x1f\x8b":
         raise error("gzip-compressed: a compressed NIfTI must be named .nii.gz", path)
     size, order = _header_size(head[:4]) or (0, "<")

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from muscle_atlas.render.settings import RenderSettings
+from muscle_atlas.choices import RENDER_MODES
+from muscle_atlas.render.settings import DEFAULT_TRIANGLES, RenderSettings
 from muscle_atlas.study.model import Item, Study, StudyError
 from muscle_atlas.web.context import with_slash
 from muscle_atlas.web.publish import cache_dir, check_output, prune_unlinked, staged
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from muscle_atlas.study.runner import RunReport
 
 __all__ = ["RENDER_MODES", "StudyError", "StudyOutcome", "StudyRequest", "run_study"]
-
-RENDER_MODES = ("none", "reference", "all")
 
 
 @dataclass
@@ -46,7 +45,7 @@ class StudyRequest:
     title: str = "Muscle study"
     base_url: str | None = None  # the public URL; without one, no canonical links
     settings: RenderSettings = field(default_factory=RenderSettings)
-    triangles: int = 6000
+    triangles: int = DEFAULT_TRIANGLES
     orientation: str = "auto"
     erode: int = 1
     progress: bool = True
