@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from muscle_atlas.anatomy.match import default_matcher, match_labels, parse_name, read_mapping
+from muscle_atlas.anatomy.mapping import read_mapping
+from muscle_atlas.anatomy.match import default_matcher, match_labels
+from muscle_atlas.anatomy.names import parse_name
 from muscle_atlas.anatomy.tree import FACT_FIELDS, build_tree, load_tree, parent_code
 from muscle_atlas.cli import main
 from muscle_atlas.errors import AnatomyError

@@ -256,7 +256,7 @@ def _valid_mapping(mapping: Any) -> None:
 @example(content=MAPPING.encode("utf-16"))
 @example(content=b"17 = soleus r\xe9chts\n")  # Latin-1
 def test_mapping_reader(scratch: Path, content: bytes) -> None:
-    from muscle_atlas.anatomy.match import read_mapping
+    from muscle_atlas.anatomy.mapping import read_mapping
 
     check_reader(read_mapping, write_case(scratch, "calf.map", content), _valid_mapping)
 
@@ -343,7 +343,7 @@ def test_label_boxes_do_not_allocate_a_slot_per_label_value() -> None:
 @pytest.mark.parametrize("entry", _corpus_inputs())
 def test_every_reader_survives_every_corpus_file(entry: str) -> None:
     """Each corpus entry through every reader, whatever its extension says."""
-    from muscle_atlas.anatomy.match import read_mapping
+    from muscle_atlas.anatomy.mapping import read_mapping
     from muscle_atlas.config import load_project
     from muscle_atlas.sources import open_source
     from muscle_atlas.sources.labels import read_label_table

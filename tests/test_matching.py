@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from muscle_atlas.anatomy.match import (
-    MatchResult,
-    default_matcher,
-    load_lexicon,
-    match_labels,
-    parse_name,
-    readable_name,
-)
+from muscle_atlas.anatomy.match import MatchResult, default_matcher, match_labels
+from muscle_atlas.anatomy.names import load_lexicon, parse_name, readable_name
 from muscle_atlas.anatomy.tree import Structure, load_tree
 from muscle_atlas.cli import main
 

@@ -510,7 +510,7 @@ def test_quantify_command_end_to_end(leg: Path, tmp_path: Path, capsys) -> None:
 
 def test_pooled_labels_are_one_structure(leg: Path, opened, tmp_path: Path) -> None:
     source, _matches = opened
-    from muscle_atlas.anatomy.match import read_mapping
+    from muscle_atlas.anatomy.mapping import read_mapping
 
     mapping = tmp_path / "pool.txt"
     mapping.write_text("13 = soleus left\n")  # label 13 joins 18 (a deliberately wrong, pooled name)

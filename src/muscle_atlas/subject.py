@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from muscle_atlas import __version__
-from muscle_atlas.anatomy.match import MatchResult, default_matcher, match_labels, read_mapping
+from muscle_atlas.anatomy.mapping import read_mapping
+from muscle_atlas.anatomy.match import MatchResult, default_matcher, match_labels
 from muscle_atlas.anatomy.orientation import Orientation, Placed, orient
 from muscle_atlas.anatomy.tree import load_tree
 from muscle_atlas.geometry.measures import Measures, asymmetry_percent, measure

@@ -6,7 +6,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from muscle_atlas.anatomy.match import CATEGORY_NAMES, MatchResult, match_labels, read_mapping
+from muscle_atlas.anatomy.mapping import read_mapping
+from muscle_atlas.anatomy.match import CATEGORY_NAMES, MatchResult, match_labels
 from muscle_atlas.sources import read_label_table
 from muscle_atlas.sources.labels import TOTALSEGMENTATOR_PREFIX
 from muscle_atlas.subject import SubjectRequest, open_subject

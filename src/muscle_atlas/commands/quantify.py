@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from muscle_atlas.anatomy.match import match_labels, read_mapping
+from muscle_atlas.anatomy.mapping import read_mapping
+from muscle_atlas.anatomy.match import match_labels
 from muscle_atlas.errors import SourceError
 from muscle_atlas.quantities import MapSpecs, quantify, write_tables
 from muscle_atlas.sources import open_source
