@@ -347,7 +347,8 @@ def test_every_reader_survives_every_corpus_file(entry: str) -> None:
     from muscle_atlas.config import load_project
     from muscle_atlas.sources import open_source
     from muscle_atlas.sources.labels import read_label_table
-    from muscle_atlas.sources.meshes import read_mesh, read_mesh_folder
+    from muscle_atlas.sources.meshes import read_mesh
+    from muscle_atlas.sources.meshfolder import read_mesh_folder
     from muscle_atlas.sources.volume import read_volume
 
     path = HOSTILE / entry

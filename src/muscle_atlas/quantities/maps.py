@@ -26,6 +26,7 @@ from muscle_atlas.quantities.specs import (
     ScalarMapSpec,
 )
 from muscle_atlas.sources.volume import check_nifti_header, nibabel_messages
+from muscle_atlas.suffixes import is_nifti_name
 
 # Fat fraction is NaN where water + fat ≤ this fraction of the image's robust maximum
 # (99th percentile of the positive water + fat): background and air, whose ratio is noise.
@@ -118,7 +119,7 @@ def _open_image(path: Path, what: str) -> _Image:
         raise MapError(f"no such file ({what})", path)
     if path.is_dir():
         raise MapError(f"is a folder, expected a NIfTI image ({what})", path)
-    if not path.name.lower().endswith((".nii", ".nii.gz")):
+    if not is_nifti_name(path.name):
         raise MapError(f"not a NIfTI file (expected .nii or .nii.gz) ({what})", path)
     if not path.is_file():
         raise MapError(f"not a regular file ({what})", path)

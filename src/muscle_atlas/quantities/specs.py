@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from muscle_atlas.errors import ConfigError, MapError
+from muscle_atlas.suffixes import is_nifti_name
 
 COMPONENTS = ("xx", "yy", "zz", "xy", "xz", "yz")
 DEFAULT_DTI_ORDER = COMPONENTS
@@ -36,7 +37,6 @@ DIXON_QUANTITIES = {"fat_fraction": "%"}
 DTI_QUANTITIES = {"MD": "mm^2/s", "FA": "", "lambda1": "mm^2/s", "lambda2": "mm^2/s", "lambda3": "mm^2/s"}
 RESERVED_NAMES = {n.lower() for n in (*DIXON_QUANTITIES, *DTI_QUANTITIES)}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
-_NIFTI = (".nii", ".nii.gz")
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def parse_map_spec(text: str) -> ScalarMapSpec:
         raise ValueError(f"map name {name!r} is reserved for the Dixon/DTI quantities; choose another")
     file, unit = rest.strip(), ""
     head, colon, tail = file.rpartition(":")
-    if colon and head.lower().endswith(_NIFTI):
+    if colon and is_nifti_name(head):
         file, unit = head, tail.strip()
     return ScalarMapSpec(name=name, path=Path(file), unit=unit)
 

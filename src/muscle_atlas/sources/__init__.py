@@ -8,7 +8,8 @@ from pathlib import Path
 from muscle_atlas.errors import SourceError
 from muscle_atlas.sources.gltf import is_gltf_path, read_gltf
 from muscle_atlas.sources.labels import LabelEntry, LabelTable, read_label_table
-from muscle_atlas.sources.meshes import MeshFile, read_mesh_folder
+from muscle_atlas.sources.meshes import MeshFile
+from muscle_atlas.sources.meshfolder import read_mesh_folder
 from muscle_atlas.sources.volume import LabelVolume, is_nifti_path, read_volume
 
 __all__ = [

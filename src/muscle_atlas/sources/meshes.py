@@ -1,4 +1,4 @@
-"""Mesh sources: a folder with one surface per structure (STL, OBJ, PLY; glTF scenes hold several)."""
+"""One mesh file (STL, OBJ, PLY), read and checked: the surfaces of mesh folders and glTF scenes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import trimesh
 
 from muscle_atlas.errors import SourceError, one_line
 
-MESH_SUFFIXES = (".stl", ".obj", ".ply", ".glb", ".gltf")
 MAX_COORDINATE = 1e9  # in any unit: a kilometre-sized structure is garbage, and its products overflow
 
 
@@ -23,11 +22,6 @@ class MeshFile:
     name: str
     path: Path
     mesh: trimesh.Trimesh
-
-
-def list_mesh_files(folder: Path) -> list[Path]:
-    """Mesh files of a folder and its sub-folders (e.g. Left/ and Right/), sorted."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
 
 
 def read_mesh(path: Path) -> trimesh.Trimesh:
@@ -66,35 +60,3 @@ def read_mesh(path: Path) -> trimesh.Trimesh:
     if len(loaded.faces) == 0:
         raise SourceError("mesh has no triangles", path)
     return loaded
-
-
-def read_mesh_folder(folder: str | Path) -> list[MeshFile]:
-    folder = Path(folder)
-    if not folder.exists():
-        raise SourceError("no such folder", folder)
-    if not folder.is_dir():
-        raise SourceError("not a folder of meshes", folder)
-    files = list_mesh_files(folder)
-    if not files:
-        raise SourceError(f"no mesh files ({', '.join(MESH_SUFFIXES)}) in this folder", folder)
-    names: dict[str, Path] = {}
-    for path in files:
-        if path.stem in names:
-            raise SourceError(f"two meshes are named {path.stem!r} ({names[path.stem]})", path)
-        names[path.stem] = path
-    # Two threads read the files: trimesh's vertex merging is numpy work that releases the GIL
-    # (about twice as fast on 62 VHF files).
-    from concurrent.futures import ThreadPoolExecutor
-
-    plain = [p for p in files if p.suffix.lower() not in (".glb", ".gltf")]
-    with ThreadPoolExecutor(2) as pool:
-        meshes = dict(zip(plain, pool.map(read_mesh, plain), strict=True))
-    result = []
-    for path in files:
-        if path in meshes:
-            result.append(MeshFile(name=path.stem, path=path, mesh=meshes[path]))
-        else:  # a scene: one structure per named node
-            from muscle_atlas.sources.gltf import read_gltf
-
-            result.extend(read_gltf(path))
-    return result

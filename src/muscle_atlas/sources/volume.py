@@ -21,8 +21,8 @@ import nibabel as nib
 import numpy as np
 
 from muscle_atlas.errors import AtlasError, SourceError, one_line
+from muscle_atlas.suffixes import is_nifti_name
 
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
 MAX_VOXELS = 2**31 - 1  # more than any label volume; int32 arrays and indices stay safe
 MAX_LABELS = 10_000  # distinct non-zero values; more is an image, not a segmentation
 GZIP_MAX_RATIO = 1032  # deflate never expands more than this: bounds what a .gz can hold
@@ -30,7 +30,7 @@ _INT32 = np.iinfo(np.int32)
 
 
 def is_nifti_path(path: Path) -> bool:
-    return path.name.lower().endswith(NIFTI_SUFFIXES)
+    return is_nifti_name(path.name)
 
 
 @dataclass

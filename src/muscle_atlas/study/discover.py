@@ -29,9 +29,9 @@ from pathlib import Path
 
 from muscle_atlas.sources.textfile import read_text
 from muscle_atlas.study.model import Item, ItemMaps, Participant, ScalarMap, Study, StudyError, item_id, safe_label
+from muscle_atlas.suffixes import NIFTI_SUFFIXES as NIFTI
 
 SEGMENTATION_SUFFIX = "dseg"
-NIFTI = (".nii.gz", ".nii")
 # Suffix of a map file beside a segmentation → (quantity name, unit). Dixon (water + fat) and a
 # diffusion tensor are recognised separately.
 MAP_SUFFIXES: dict[str, tuple[str, str]] = {
