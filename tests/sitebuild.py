@@ -10,10 +10,10 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from muscle_atlas.demo.phantom import make_phantom, phantom_names
 from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.site.atlas import SiteOptions
 from muscle_atlas.site.build import BuildRequest, build
+from phantom import make_phantom, phantom_names
 
 FAST = {"views": 4, "size": 96, "thumb": 32, "ssaa": False}
 

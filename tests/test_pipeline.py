@@ -13,9 +13,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from muscle_atlas.demo.phantom import make_phantom, phantom_names
 from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.subject import SubjectRequest, render_subject
+from phantom import make_phantom, phantom_names
 
 JS = Path(__file__).parent / "js"
 KEEP = ("Soleus", "Tibialis anterior", "Tibia")

@@ -11,11 +11,11 @@ import pytest
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 from muscle_atlas.anatomy.match import match_labels
-from muscle_atlas.demo.phantom import make_phantom, phantom_names
 from muscle_atlas.geometry.surfaces import simplify, surfaces_from_volume, to_trimesh
 from muscle_atlas.render.camera import Framing
 from muscle_atlas.render.engine import HIGHLIGHT, Renderer, SceneItem
 from muscle_atlas.sources.volume import LabelVolume
+from phantom import make_phantom, phantom_names
 
 
 @pytest.fixture(scope="module")

@@ -57,17 +57,17 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     outcome = run_study(request)
     report = outcome.report
-    print(f"{len(report.processed)} segmentations processed, {len(report.cached)} from the cache, "  # type: ignore[attr-defined]
-          f"{len(report.failed)} failed; site in {time.perf_counter() - started:.1f} s → {outcome.output}")  # type: ignore[attr-defined]
-    findings = outcome.data.findings  # type: ignore[attr-defined]
+    print(f"{len(report.processed)} segmentations processed, {len(report.cached)} from the cache, "
+          f"{len(report.failed)} failed; site in {time.perf_counter() - started:.1f} s → {outcome.output}")
+    findings = outcome.data.findings
     if findings:
         print(f"quality control: {len(findings)} findings in {len({f.item for f in findings})} segmentations "
               f"(see {outcome.output / 'qc' / 'index.html'})")  # fmt: skip
-    if report.failed:  # type: ignore[attr-defined]
-        failed = ", ".join(report.failed)  # type: ignore[attr-defined]
+    if report.failed:
+        failed = ", ".join(report.failed)
         print(f"failed: {failed}")
         if request.strict:  # the site is written all the same; the exit status says it is incomplete
             from muscle_atlas.study.model import StudyError
 
-            raise StudyError(f"{len(report.failed)} segmentation(s) failed (--strict): {failed}")  # type: ignore[attr-defined]
+            raise StudyError(f"{len(report.failed)} segmentation(s) failed (--strict): {failed}")
     return 0

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 # Names are loaded on first use (PEP 562): the command line imports the flags' parser
 # (``specs``) on every start, and computing pulls in scipy, which a build without maps never needs.
 _WHERE = {
-    "COLUMNS": "compute", "PROFILE_COLUMNS": "compute", "QuantityResult": "compute", "Structure": "compute",
+    "COLUMNS": "compute", "PROFILE_COLUMNS": "compute", "QuantityResult": "compute", "PooledStructure": "compute",
     "quantify": "compute", "MapSpecs": "specs", "ScalarMapSpec": "specs", "add_map_arguments": "specs",
     "parse_dti_order": "specs", "parse_map_spec": "specs", "specs_from_args": "specs", "specs_from_toml": "specs",
     "write_tables": "tables",
@@ -24,9 +24,9 @@ __all__ = [
     "COLUMNS",
     "PROFILE_COLUMNS",
     "MapSpecs",
+    "PooledStructure",
     "QuantityResult",
     "ScalarMapSpec",
-    "Structure",
     "add_map_arguments",
     "parse_dti_order",
     "parse_map_spec",
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from muscle_atlas.quantities.compute import COLUMNS, PROFILE_COLUMNS, QuantityResult, Structure, quantify
+    from muscle_atlas.quantities.compute import COLUMNS, PROFILE_COLUMNS, PooledStructure, QuantityResult, quantify
     from muscle_atlas.quantities.specs import (
         MapSpecs,
         ScalarMapSpec,

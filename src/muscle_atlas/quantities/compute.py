@@ -34,7 +34,7 @@ HISTOGRAM_SAMPLE = 200_000  # voxels sampled to choose a quantity's common histo
 
 
 @dataclass
-class Structure:
+class PooledStructure:
     """A matched structure and side: every label naming it pooled."""
 
     id: int
@@ -73,7 +73,7 @@ class QuantityResult:
     profiles: list[dict]
     histograms: list[dict]
     maps: list[MapInfo]
-    structures: list[Structure]
+    structures: list[PooledStructure]
     erosions: tuple[int, ...]
     warnings: list[str] = field(default_factory=list)
 
@@ -85,7 +85,7 @@ class QuantityResult:
         return math.nan
 
 
-def structures_of(volume: LabelVolume, matches: Sequence[MatchResult]) -> tuple[list[Structure], np.ndarray]:
+def structures_of(volume: LabelVolume, matches: Sequence[MatchResult]) -> tuple[list[PooledStructure], np.ndarray]:
     """The matched structures (labels pooled by structure and side) and the label volume as
     structure ids (0: anything else)."""
     pooled: dict[tuple[str, str], list[int]] = {}
@@ -101,7 +101,7 @@ def structures_of(volume: LabelVolume, matches: Sequence[MatchResult]) -> tuple[
         pooled.setdefault(key, []).append(value)
         names[key] = match.structure
     structures = [
-        Structure(i, path, side, names[(path, side)], sorted(pooled[(path, side)]))
+        PooledStructure(i, path, side, names[(path, side)], sorted(pooled[(path, side)]))
         for i, (path, side) in enumerate(sorted(pooled), start=1)
     ]
     data = volume.data
@@ -179,7 +179,7 @@ def quantify(volume: LabelVolume, matches: Sequence[MatchResult], specs: MapSpec
 
 
 def _quantify_group(
-    group: MapGroup, volume: LabelVolume, ids: np.ndarray, structures: list[Structure],
+    group: MapGroup, volume: LabelVolume, ids: np.ndarray, structures: list[PooledStructure],
     erosions: tuple[int, ...], warnings: list[str],
 ) -> tuple[list[dict], list[dict], list[dict]]:  # fmt: skip
     grid = group.grid

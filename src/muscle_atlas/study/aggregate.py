@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from muscle_atlas.study import stats
+from muscle_atlas.study import groupstats as stats
 from muscle_atlas.study.model import Participant, Study
 
 SIDE_ORDER = ("left", "right", "none")

@@ -1,5 +1,9 @@
 """The study website: home, a page per muscle, per subject, quality control and methods.
 
+Over 500 lines for one cohesive class, :class:`StudySiteWriter`: every page reads the same study
+data and options through it. Layout, contexts, the search index, number formats and the SVG
+primitives are the site core's (:mod:`muscle_atlas.web`).
+
 Pages extend the atlas's ``base.html`` and use its styles and script; plots are inline SVG with
 their numbers in tables. Every file written is linked from a page: thumbnails from subject pages
 (and the QC page), the tables and the log from the home, QC and methods pages, the search index
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from muscle_atlas.site.provenance import Provenance
-from muscle_atlas.study import stats
+from muscle_atlas.study import groupstats as stats
 from muscle_atlas.study.aggregate import LEGS, LR_RANGE, SIDE_ORDER, StudyData, Variable, write_study_tables
 from muscle_atlas.study.plots import describe_groups, strip_box_svg
 from muscle_atlas.web import context
