@@ -85,11 +85,9 @@ def plot_axes(x0: float, x1: float, y0: float, y1: float, xlabel: str, ylabel: s
     parts = frame(LEFT, TOP, plot_w, plot_h)
     xticks = nice_ticks(x0, x1)
     for t in xticks:
-        x = px(t)
-        parts.append(f'<line class="grid" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{TOP + plot_h}"/>')
-        parts.append(f'<line class="tick" x1="{x:.1f}" y1="{TOP + plot_h}" x2="{x:.1f}" y2="{TOP + plot_h + 4}"/>')
-        parts.append(f'<text class="tick-label" x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">'
-                     f"{escape(tick_text(t, xticks))}</text>")  # fmt: skip
+        x = f"{px(t):.1f}"
+        parts += _tick((x, TOP, x, TOP + plot_h), (x, TOP + plot_h, x, TOP + plot_h + 4),
+                       (x, TOP + plot_h + 16, "middle"), tick_text(t, xticks))  # fmt: skip
     parts += y_ticks(nice_ticks(y0, y1), py, LEFT, plot_w)
     parts.append(f'<text class="axis-label" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
                  f"{escape(xlabel)}</text>")  # fmt: skip
@@ -107,15 +105,21 @@ def frame(left: float, top: float, width: float, height: float) -> list[str]:
 def y_ticks(ticks: Sequence[float], py: Callable[[float], float], left: float, plot_w: float,
             css: str = "tick-label") -> list[str]:  # fmt: skip
     """Horizontal grid lines, ticks and their labels left of the plot area."""
-    label_class = f' class="{css}"' if css else ""
     parts = []
     for t in ticks:
-        y = py(t)
-        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}"/>')
-        parts.append(f'<line class="tick" x1="{left - 4}" y1="{y:.1f}" x2="{left}" y2="{y:.1f}"/>')
-        parts.append(f'<text{label_class} x="{left - 7}" y="{y + 4:.1f}" text-anchor="end">'
-                     f"{escape(tick_text(t, ticks))}</text>")  # fmt: skip
+        y = f"{py(t):.1f}"
+        parts += _tick((left, y, left + plot_w, y), (left - 4, y, left, y), (left - 7, f"{py(t) + 4:.1f}", "end"),
+                       tick_text(t, ticks), css)  # fmt: skip
     return parts
+
+
+def _tick(grid: tuple, tick: tuple, label: tuple, text: str, css: str = "tick-label") -> list[str]:
+    """One tick: its grid line across the plot, its mark on the axis (x1, y1, x2, y2 each) and its
+    label (x, y, anchor)."""
+    label_class = f' class="{css}"' if css else ""
+    return [f'<line class="grid" x1="{grid[0]}" y1="{grid[1]}" x2="{grid[2]}" y2="{grid[3]}"/>',
+            f'<line class="tick" x1="{tick[0]}" y1="{tick[1]}" x2="{tick[2]}" y2="{tick[3]}"/>',
+            f'<text{label_class} x="{label[0]}" y="{label[1]}" text-anchor="{label[2]}">{escape(text)}</text>']  # fmt: skip
 
 
 def y_label(text: str, cy: float) -> str:
