@@ -4,5 +4,6 @@ parser reads them before any work starts). Render choices are with ``render.sett
 from __future__ import annotations
 
 UNITS = ("auto", "mm", "cm", "m")  # a mesh source's units; auto: from the anatomy
+ORIENTATION = "auto"  # the default frame: from the anatomy (else "header", or a code such as LPS)
 FORMATS = ("html", "jekyll")  # the HTML site (default), or Jekyll pages in the reference's URL space
 RENDER_MODES = ("none", "reference", "all")  # a study's 3D atlases: none, the reference group's first subject, all

@@ -214,27 +214,27 @@ def _dispatch(args: argparse.Namespace) -> int:
     # Commands import lazily so that `--help` and light commands never load VTK.
     if args.command == "inspect":
         from muscle_atlas.commands import inspect
+        from muscle_atlas.config import source_frame
 
-        return inspect.run(args.source, args.labels, args.json, args.orientation or "auto", args.units or "auto")
+        return inspect.run(args.source, args.labels, args.json, *source_frame(args))
     if args.command == "kb":
         from muscle_atlas.commands import kb
 
         return kb.run(args.query, args.json)
     if args.command == "match":
         from muscle_atlas.commands import match
+        from muscle_atlas.config import source_frame
 
-        return match.run(args.target, args.labels, args.map, args.json, args.orientation or "auto", args.units or "auto")
+        return match.run(args.target, args.labels, args.map, args.json, *source_frame(args))
     if args.command == "render":
         from muscle_atlas.commands import render
-        from muscle_atlas.config import render_settings, triangles
+        from muscle_atlas.config import jobs, render_settings, source_frame, triangles
         from muscle_atlas.subject import SubjectRequest
 
         settings = render_settings(args, image_format="png")  # renders for people to use: lossless stills
-        jobs = args.jobs or len(os.sched_getaffinity(0))
-        request = SubjectRequest(
-            args.source, args.labels, args.map, orientation=args.orientation or "auto", units=args.units or "auto"
-        )
-        return render.run(request, args.output, jobs, settings, triangles(args))
+        orientation, units = source_frame(args)
+        request = SubjectRequest(args.source, args.labels, args.map, orientation=orientation, units=units)
+        return render.run(request, args.output, jobs(args.jobs), settings, triangles(args))
     if args.command == "build":
         from muscle_atlas.commands import build
         from muscle_atlas.config import build_request

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from muscle_atlas.choices import FORMATS, RENDER_MODES, UNITS
+from muscle_atlas.choices import FORMATS, ORIENTATION, RENDER_MODES, UNITS
 from muscle_atlas.errors import ConfigError, one_line
 from muscle_atlas.render.settings import DEFAULT_TRIANGLES, SIDE_MODES, RenderSettings
 from muscle_atlas.site.atlas import SiteOptions
@@ -291,8 +291,15 @@ def _base_url(pick) -> str | None:
     return with_slash(value) if value else None
 
 
-def _jobs(value: int) -> int:
+def jobs(value: int | None) -> int:
+    """Worker processes: the number given, or all CPUs for 0 or none."""
     return value or len(os.sched_getaffinity(0))
+
+
+def source_frame(args: argparse.Namespace, project: Project | None = None) -> tuple[str, str]:
+    """The source's frame and units (--orientation, --units): flags, else the project, else auto."""
+    pick = _picker(args, project or Project())
+    return pick("orientation", "source", "orientation", ORIENTATION), pick("units", "source", "units", UNITS[0])
 
 
 def render_settings(args: argparse.Namespace, project: Project | None = None, **fixed: Any) -> RenderSettings:
@@ -326,6 +333,7 @@ def build_request(args: argparse.Namespace) -> BuildRequest:
     if not source:
         raise ConfigError("no source: give SOURCE or set source.path in the project file")
     settings = render_settings(args, project)
+    orientation, units = source_frame(args, project)
     try:
         settings.validate()
     except ConfigError as exc:
@@ -355,9 +363,9 @@ def build_request(args: argparse.Namespace) -> BuildRequest:
         inline_map=dict(project.values.get("mapping", {})),
         include=[str(i) for i in project.get("structures", "include", [])],
         exclude=[str(i) for i in project.get("structures", "exclude", [])],
-        orientation=pick("orientation", "source", "orientation", "auto"),
-        units=pick("units", "source", "units", UNITS[0]),
-        jobs=_jobs(pick("jobs", "render", "jobs", 0)),
+        orientation=orientation,
+        units=units,
+        jobs=jobs(pick("jobs", "render", "jobs", 0)),
         settings=settings,
         triangles=triangles(args, project),
         format=pick("format", "output", "format", FORMATS[0]),
@@ -399,7 +407,7 @@ def study_request(args: argparse.Namespace) -> StudyRequest:
     return StudyRequest(
         source=source, output=_output(args, project, "study-site"),
         reference_group=pick("reference_group", "study", "reference_group", REFERENCE_GROUP),
-        renders=pick("renders", "study", "renders", RENDER_MODES[0]), jobs=_jobs(pick("jobs", "study", "jobs", 0)),
+        renders=pick("renders", "study", "renders", RENDER_MODES[0]), jobs=jobs(pick("jobs", "study", "jobs", 0)),
         scheduler=pick("scheduler", "study", "scheduler", None) or None,
         strict=bool(pick("strict", "study", "strict", False)),
         title=pick("title", "atlas", "title", STUDY_TITLE), base_url=_base_url(pick), settings=settings,

@@ -7,10 +7,10 @@ The Visible Human Female lower limb (both sides, CC BY 4.0) and the Z-Anatomy ri
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 
+from muscle_atlas import config
 from muscle_atlas.commands import build
 from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.site.atlas import SiteOptions
@@ -44,7 +44,7 @@ def request(output: str, jobs: int | None, settings: RenderSettings) -> BuildReq
     return BuildRequest(
         source=str(demo_source()),
         output=output,
-        jobs=jobs or len(os.sched_getaffinity(0)),
+        jobs=config.jobs(jobs),
         settings=settings,
         site=SiteOptions(title="muscle-atlas demo: real lower and upper limbs", intro=INTRO),
         provenance=Provenance(
