@@ -83,7 +83,7 @@ def run(target: str, labels: str | None, map_file: str | None, as_json: bool,
         results = match_labels(table_names(target), read_mapping(map_file) if map_file else None)
     else:  # a source: matched, then oriented from where its structures lie
         subject = open_subject(SubjectRequest(target, labels, map_file, orientation=orientation, units=units))
-        results, findings = subject.matches, subject.orientation.report()
+        results, findings = subject.matches, subject.report()
     if as_json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:
