@@ -288,6 +288,7 @@ class RenderResult:
     surface_maps: dict[str, dict] = field(default_factory=dict)  # structure path → map turntable
     warnings: list[str] = field(default_factory=list)
     models: dict[str, dict] = field(default_factory=dict)  # turntable → its scene's GLB and colours
+    posters: dict[str, int] = field(default_factory=dict)  # turntable → the still its page opens on (1-based)
 
 
 def render_subject(
@@ -308,7 +309,7 @@ def render_subject(
                 [MatchResult(**{**m, "candidates": []}) for m in manifest["matches"]],
                 manifest["measures"], manifest["turntables"], 0, True, manifest.get("orientation", []),
                 out / QUANTITIES if manifest.get("quantities") else None, manifest.get("surface_maps", {}),
-                manifest.get("warnings", []), manifest.get("models", {}),
+                manifest.get("warnings", []), manifest.get("models", {}), manifest.get("posters", {}),
             )  # fmt: skip
     with pipeline.workers(jobs, settings) as pool:  # they set up while the subject is read
         return _render_new(request, out, key, jobs, settings, triangles, progress, pool)
@@ -394,6 +395,7 @@ def _render_new(
         "measures": rows,
         "orientation": findings,
         "models": pipeline.models_of(work),
+        "posters": pipeline.posters_of(work, renders),
         "matches": [{k: v for k, v in m.to_dict().items() if k not in ("side_code", "candidates")} for m in matches],
     }
     if quantified is not None:
@@ -402,7 +404,7 @@ def _render_new(
     pictures = [n for n in rendered if not n.endswith(pipeline.MODEL_SUFFIX)]  # the models are counted apart
     return RenderResult(matches, rows, turntables, len(pictures), False, findings,
                         out / QUANTITIES if quantified is not None else None, surface_maps, warnings,
-                        manifest["models"])  # fmt: skip
+                        manifest["models"], manifest["posters"])  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

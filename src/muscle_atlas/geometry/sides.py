@@ -10,9 +10,10 @@ matching and orientation, in RAS+ (x points to the subject's right), and:
    parts of the data. Then the plane the data are mirrored about: the median of the midpoints
    between the left and right parts of every structure whose two parts mirror each other
    (similar sizes, the same height and depth), and of every structure labelled both left and
-   right. When fewer than half of the unsided structures are mirrored (or one limb structure
-   alone, its parts closer than two legs' would be), the data hold one side only (one leg
-   imaged, one arm) and nothing is split: the first guess would cut a leg in two.
+   right. When fewer than half of the structures with parts on both sides of the first guess
+   are mirrored (or one limb structure alone, its parts closer than two legs' would be), the
+   data hold one side only (one leg imaged, one arm) and nothing is split: the first guess
+   would cut a leg in two.
 2. sends each connected piece of an unsided structure to the side where its centre lies. A
    piece lying across the midline (at least :data:`STRADDLE_SHARE` of it on each side) is cut
    there when the structure is a limb's (two legs touching in a label volume) or has pieces on
@@ -48,7 +49,7 @@ SIDES = ("left", "right")
 STRADDLE_SHARE = 0.05  # a piece with at least this share of itself on each side lies across the midline
 MIRROR_SIZE_RATIO = 3.0  # the two parts of a mirrored structure: sizes within this factor
 MIRROR_OFFSET = 0.5  # ... and height and depth apart by less than this share of their distance
-MIRRORED_SHARE = 0.5  # mirrored structures: at least this share of those with pieces, or the data hold one side
+MIRRORED_SHARE = 0.5  # mirrored: this share at least of the structures with parts on both sides of a first guess
 LIMB_GAP_MM = 60.0  # one mirrored limb structure alone: its sides this far apart at least (not two heads)
 LIMB_SLUGS = ("upper-limb", "lower-limb")  # a limb's structure never crosses the midline
 
@@ -130,16 +131,18 @@ def find_midline(
         # fall inside the larger of two legs).
         guess = (_weighted_quantile(xs, sizes, 0.05) + _weighted_quantile(xs, sizes, 0.95)) / 2
         pairs = {key: m for key, items in found.items() if (m := _mirrored(items, guess)) is not None}
-        # Two legs mirror most structures; one leg may mirror one by chance (two heads in one label).
+        both = sum(1 for items in found.values() if _parts(items, guess) is not None)
+        # Two legs mirror most structures with parts on both sides; one leg may mirror one by
+        # chance (two heads in one label), not most.
         alone = len(pairs) == 1 and all(key in limbs and distance < LIMB_GAP_MM for key, (_, distance) in pairs.items())
-        if len(pairs) >= MIRRORED_SHARE * len(found) and not alone:
+        if len(pairs) >= MIRRORED_SHARE * both and not alone:
             mirrored = [midpoint for midpoint, _ in pairs.values()]
     midpoints += mirrored
     if not midpoints:
         return None, (f"{len(found)} structure{'s' if len(found) != 1 else ''} without a side, too few of them "
                       "mirrored about one plane: the data hold one side of the body")  # fmt: skip
     count = len(midpoints)
-    return float(np.median(midpoints)), f"the midpoint of {count} mirrored structure{'s' if count != 1 else ''}"
+    return float(np.median(midpoints)), f"midway between the sides of {count} structure{'s' if count != 1 else ''}"
 
 
 def _is_limb(match: MatchResult) -> bool:
@@ -310,9 +313,12 @@ def turn_outward(mesh: trimesh.Trimesh) -> tuple[list[trimesh.Trimesh], int]:
     pieces = mesh.split(only_watertight=False)
     inverted = 0
     for piece in pieces:
-        if piece.is_watertight and piece.is_winding_consistent and piece.volume < 0:
-            piece.invert()
-            inverted += 1
+        # A closed piece of no volume (two triangles back to back) divides by zero in trimesh's
+        # centre of mass, computed with the volume: nothing to turn, and nothing to warn about.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if piece.is_watertight and piece.is_winding_consistent and piece.volume < 0:
+                piece.invert()
+                inverted += 1
     return list(pieces), inverted
 
 
@@ -419,11 +425,12 @@ def split_sides(source: Source, matches: list[MatchResult]) -> tuple[list[MatchR
         split.lines.append(f"sides: {split.inverted} closed piece{'s' if split.inverted != 1 else ''} wound inward "
                            "(mirrored copies) turned outward before measuring")  # fmt: skip
     count = sum(1 for line in split.lines if "→" in line)
-    if split.midline_x is not None:
-        split.lines.append(f"sides: midline x = {split.midline_x:.1f} mm ({split.basis}); "
-                           f"{count} structure{'s' if count != 1 else ''} split by position")  # fmt: skip
-    elif any(_unsided_muscle(m) for m in matches):
-        split.lines.append(f"sides: nothing split by position ({split.basis})")
+    if any(_unsided_muscle(m) for m in matches):
+        if split.midline_x is not None:
+            split.lines.append(f"sides: midline x = {split.midline_x:.1f} mm ({split.basis}); "
+                               f"{count} structure{'s' if count != 1 else ''} given a side by position")  # fmt: skip
+        else:
+            split.lines.append(f"sides: nothing split by position ({split.basis})")
     return result, split
 
 

@@ -32,6 +32,7 @@ PALETTE: tuple[Color, ...] = (
 
 
 SUPERSAMPLING = 1.25
+SHOWN_DIFFERENCE = 24  # a highlighted structure shows where a channel differs from the base frame by more
 
 
 @dataclass
@@ -182,6 +183,20 @@ class Renderer:
         s = self.scale
         self.windows = [None if r is None else tuple(round(v / s) for v in r) for r in rects]
         return frames
+
+    def shown_pixels(self, frames: list[np.ndarray], framing: Framing, step: int) -> list[int]:
+        """Per still (frames ``0, step, 2·step …``): the pixels in which the highlighted
+        structures show, that is where the frame differs from its scene's base frame. A structure
+        seen through translucent muscles counts, one hidden behind bone does not. Base frames are
+        drawn once per scene; frames drawn whole (large structures) have them drawn here."""
+        count = len(frames)
+        stills = list(range(0, count, step))
+        self._base_frames(framing, count, stills)
+        shown = []
+        for index in stills:
+            difference = np.abs(frames[index].astype(np.int16) - self._base[index].astype(np.int16)).max(axis=2)
+            shown.append(int((difference > SHOWN_DIFFERENCE).sum()))
+        return shown
 
     def base_frame(self, index: int) -> np.ndarray:
         """View ``index`` of the last turntable's scene with nothing highlighted (read only)."""

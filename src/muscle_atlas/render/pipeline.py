@@ -35,7 +35,8 @@ from muscle_atlas.render.camera import Framing
 from muscle_atlas.render.engine import HIGHLIGHT, PALETTE, Color, SceneItem
 
 CACHE_FILE = ".render-cache.json"
-RENDER_VERSION = "13"
+POSTERS_FILE = ".posters.json"  # turntable → the still its page opens on
+RENDER_VERSION = "14"
 SIDES = ("all", "both", "each")
 IMAGE_FORMATS = ("webp", "png")
 # Stills: lossy, method 2, quality 93. On 299 VHF stills of 800 px the worst SSIM against the PNG
@@ -425,7 +426,12 @@ def workers(jobs: int, settings: RenderSettings) -> Iterator[ProcessPoolExecutor
         yield pool
 
 
-def _render_scene(args: tuple) -> list[str]:
+def poster_view(shown: list[int]) -> int:
+    """The still (0-based) in which a structure shows the most of itself; the first on a tie."""
+    return max(range(len(shown)), key=lambda i: (shown[i], -i)) if shown else 0
+
+
+def _render_scene(args: tuple) -> dict[str, int | None]:
     items, jobs, settings, out, single_thread = args
     from PIL import Image
 
@@ -438,7 +444,7 @@ def _render_scene(args: tuple) -> list[str]:
     ext = settings.image_format
     threads = 1 if single_thread else 0
     to_video, to_gif = Reducer(VIDEO_SIZE), Reducer(GIF_SIZE)
-    done = []
+    done: dict[str, int | None] = {}  # name → the still its page opens on (1-based; None: a map's first)
     for job in jobs:
         if renderer is None:
             renderer = _renderer(settings)
@@ -453,8 +459,11 @@ def _render_scene(args: tuple) -> list[str]:
                 write_videos(videos, [mp4, webm], fps, threads)
             with _replacing(out / f"{job.name}.glb") as path:
                 write_glb(path, items, job.highlight, job.colours)
-            done.append(job.name)
+            done[job.name] = None
             continue
+        # The page opens on the view that shows the structure most: the turntable starts there.
+        first = poster_view(renderer.shown_pixels(frames, job.framing, step)) * step  # type: ignore[attr-defined]
+        videos = videos[first:] + videos[:first]
         for index, frame in enumerate(frames[::step], start=1):
             image = Image.fromarray(frame)
             with _replacing(out / f"{job.name}-{index}.{ext}") as path:
@@ -468,9 +477,10 @@ def _render_scene(args: tuple) -> list[str]:
                 _save_image(thumb, path, ext, thumb=True)
         with _replacing(out / f"{job.name}.mp4") as mp4, _replacing(out / f"{job.name}.webm") as webm:
             write_videos(videos, [mp4, webm], fps, threads)
+        gif = to_gif(frames, *over)
         with _replacing(out / f"{job.name}.gif") as path:
-            write_gif(to_gif(frames, *over), path, fps)
-        done.append(job.name)
+            write_gif(gif[first:] + gif[:first], path, fps)
+        done[job.name] = first // step + 1
     forget_decimations()
     return done
 
@@ -581,12 +591,16 @@ def run(
     # Largest first, each to the next free worker: longest-processing-time scheduling.
     batches.sort(key=lambda b: -b[0])
     rendered: list[str] = []
+    posters_path = out / POSTERS_FILE
+    posters = json.loads(posters_path.read_text()) if posters_path.exists() else {}
     with workers(jobs, settings) if pool is None else nullcontext(pool) as running:
         if running is None:
             if meanwhile is not None:
                 meanwhile()
             for _, batch in batches:
-                rendered += _render_scene(batch)
+                done = _render_scene(batch)
+                rendered += done
+                posters.update(done)
                 if progress:
                     progress(len(batch[1]))
             rendered += _write_models(models, work, out, progress)
@@ -596,11 +610,20 @@ def run(
                 meanwhile()
             rendered += _write_models(models, work, out, progress)
             for future in as_completed(futures):
-                names = future.result()
-                rendered += names
+                done = future.result()
+                rendered += done
+                posters.update(done)
                 if progress:
-                    progress(len(names))
+                    progress(len(done))
     for job in work.jobs:
         cache[job.name] = job.digest
     cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    posters_path.write_text(json.dumps({k: v for k, v in sorted(posters.items()) if v is not None}, indent=1))
     return rendered
+
+
+def posters_of(work: Plan, out: Path) -> dict[str, int]:
+    """Turntable name → the still (1-based) its page opens on, as :func:`run` chose it."""
+    path = out / POSTERS_FILE
+    chosen = json.loads(path.read_text()) if path.exists() else {}
+    return {j.name: int(chosen.get(j.name, 1)) for j in work.jobs if j.kind == "turntable"}
