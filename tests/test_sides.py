@@ -27,7 +27,7 @@ from muscle_atlas.sources import Source
 from muscle_atlas.sources.meshes import MeshFile
 from muscle_atlas.sources.volume import LabelVolume
 
-FAST = ["--views", "4", "--size", "96", "--no-ssaa", "--triangles", "1500", "--jobs", "2"]
+FAST = ["--views", "4", "--size", "96", "--no-ssaa", "--triangles", "1500", "--jobs", "2"]  # as conftest.thigh_site
 
 
 def _match(key: str, path: str, side: str | None = None) -> MatchResult:
@@ -182,20 +182,6 @@ def _independent_sides(path: Path, names: dict[int, str]) -> dict[tuple[str, str
     return dict(out)
 
 
-@pytest.fixture(scope="module")
-def thigh(data: Path) -> tuple[Path, Path]:
-    cohort = data / "thigh-cohort"
-    return cohort / "sub-HV002" / "anat" / "sub-HV002_acq-fat_dseg.nii.gz", cohort / "dseg.tsv"
-
-
-@pytest.fixture(scope="module")
-def thigh_site(thigh: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("thigh") / "site"
-    segmentation, table = thigh
-    assert main(["build", str(segmentation), "--labels", str(table), "-o", str(site), *FAST]) == 0
-    return site
-
-
 def _measures(site: Path) -> dict[tuple[str, str], dict]:
     with (site / "data" / "measures.csv").open() as handle:
         return {(row["name"], row["side"]): row for row in csv.DictReader(handle)}
@@ -336,3 +322,28 @@ def test_whole_body_model_sides_and_volumes(data: Path) -> None:
     assert left["centroid_R_mm"] < 0 < right["centroid_R_mm"]
     diaphragm = [m for m in subject.matches if m.key == "diaphragm"]
     assert diaphragm and diaphragm[0].side is None
+
+
+def test_the_turntable_starts_on_the_still_the_page_opens_on(thigh_site: Path) -> None:
+    import imageio_ffmpeg
+    from PIL import Image
+
+    html = (thigh_site / "muscle/thigh/vastus-lateralis/index.html").read_text()
+    renders = thigh_site / "assets/renders"
+    for side in ("left", "right"):
+        poster = re.search(rf'poster="[^"]*thigh-vastus-lateralis-{side}-(\d)\.webp"', html)
+        assert poster, side
+        reader = imageio_ffmpeg.read_frames(str(renders / f"thigh-vastus-lateralis-{side}.mp4"))
+        meta = next(reader)
+        width, height = meta["size"]
+        first = np.frombuffer(next(reader), np.uint8).reshape(height, width, 3).astype(float)
+        reader.close()
+
+        distances = []
+        for index in range(1, 5):
+            still = Image.open(renders / f"thigh-vastus-lateralis-{side}-{index}.webp").convert("RGB")
+            distances.append(float(np.abs(np.asarray(still.resize((width, height)), float) - first).mean()))
+        assert int(np.argmin(distances)) + 1 == int(poster.group(1)), (side, distances)
+    # A lateral muscle opens on a lateral view: the left one from the left (2 of 4), the right from the right.
+    assert re.search(r'poster="[^"]*thigh-vastus-lateralis-left-2\.webp"', html)
+    assert re.search(r'poster="[^"]*thigh-vastus-lateralis-right-4\.webp"', html)

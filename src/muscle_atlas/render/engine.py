@@ -184,18 +184,19 @@ class Renderer:
         self.windows = [None if r is None else tuple(round(v / s) for v in r) for r in rects]
         return frames
 
-    def shown_pixels(self, frames: list[np.ndarray], framing: Framing, step: int) -> list[int]:
-        """Per still (frames ``0, step, 2·step …``): the pixels in which the highlighted
-        structures show, that is where the frame differs from its scene's base frame. A structure
-        seen through translucent muscles counts, one hidden behind bone does not. Base frames are
-        drawn once per scene; frames drawn whole (large structures) have them drawn here."""
+    def shown(self, frames: list[np.ndarray], framing: Framing, step: int) -> list[int]:
+        """Per still (frames ``0, step, 2·step …``): how much of the highlighted structures
+        shows, the sum over pixels of how far the frame differs from its scene's base frame
+        (where it differs by more than :data:`SHOWN_DIFFERENCE`). A structure seen in the open
+        counts fully, seen through translucent muscles a little less, hidden behind bone not at
+        all. Base frames are drawn once per scene; frames drawn whole have them drawn here."""
         count = len(frames)
         stills = list(range(0, count, step))
         self._base_frames(framing, count, stills)
         shown = []
         for index in stills:
             difference = np.abs(frames[index].astype(np.int16) - self._base[index].astype(np.int16)).max(axis=2)
-            shown.append(int((difference > SHOWN_DIFFERENCE).sum()))
+            shown.append(int(difference[difference > SHOWN_DIFFERENCE].sum()))
         return shown
 
     def base_frame(self, index: int) -> np.ndarray:

@@ -462,7 +462,7 @@ def _render_scene(args: tuple) -> dict[str, int | None]:
             done[job.name] = None
             continue
         # The page opens on the view that shows the structure most: the turntable starts there.
-        first = poster_view(renderer.shown_pixels(frames, job.framing, step)) * step  # type: ignore[attr-defined]
+        first = poster_view(renderer.shown(frames, job.framing, step)) * step  # type: ignore[attr-defined]
         videos = videos[first:] + videos[:first]
         for index, frame in enumerate(frames[::step], start=1):
             image = Image.fromarray(frame)
