@@ -222,11 +222,13 @@ def test_thigh_cohort_page_has_the_side_switch_and_per_side_measures(thigh_site:
     for side in ("left", "right"):
         shown = f"{float(rows[('Vastus lateralis', side)]['volume_mL']):.1f}"
         assert shown in html, (side, shown)
-    # Each side is a node of its own in the scene's model.
+    # Each side is a node of its own in the scene's model, which the page colours per side.
     glb = (thigh_site / "assets/renders/thigh-both-scene.glb").read_bytes()
     length = int.from_bytes(glb[12:16], "little")
-    nodes = [n.get("name", "") for n in json.loads(glb[20 : 20 + length])["nodes"]]
-    assert sum("Vastus lateralis" in n or "vastus-lateralis" in n or n.startswith("3") for n in nodes) >= 2, nodes
+    nodes = {n.get("name", "") for n in json.loads(glb[20 : 20 + length])["nodes"]}
+    highlights = [set(json.loads(h.replace("&#34;", '"'))) for h in re.findall(r'data-model-highlight="([^"]*)"', html)]
+    left, right = highlights[-2:]  # the Left and Right views' models, after Both's
+    assert len(left) == len(right) == 1 and left != right and left | right <= nodes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,3 +349,32 @@ def test_the_turntable_starts_on_the_still_the_page_opens_on(thigh_site: Path) -
     # A lateral muscle opens on a lateral view: the left one from the left (2 of 4), the right from the right.
     assert re.search(r'poster="[^"]*thigh-vastus-lateralis-left-2\.webp"', html)
     assert re.search(r'poster="[^"]*thigh-vastus-lateralis-right-4\.webp"', html)
+
+
+def test_maps_of_a_label_holding_both_legs_are_quantified_per_side(data: Path, tmp_path: Path) -> None:
+    """The QMRITools leg with each muscle's two labels merged into one: quantify splits them by
+    position and gives each side the statistics the sided labels give."""
+    leg = data / "qmritools-leg-qmri"
+    image = nib.load(leg / "labels.nii.gz")
+    labels = np.asarray(image.dataobj)
+    merged = np.where((labels > 0) & (labels % 2 == 0), labels - 1, labels).astype(labels.dtype)
+    nib.save(nib.Nifti1Image(merged, image.affine, image.header), tmp_path / "merged.nii.gz")
+    names = {}
+    for line in (leg / "labels.txt").read_text().splitlines():
+        if match := re.match(r'\s*(\d+)\s.*"(.+) right"', line):
+            names[int(match.group(1))] = match.group(2)
+    (tmp_path / "merged.tsv").write_text("label\tname\n" + "".join(f"{v}\t{n}\n" for v, n in names.items()))
+    maps = ["--dixon", str(leg / "water.nii.gz"), str(leg / "fat.nii.gz")]
+    assert main(["quantify", str(leg / "labels.nii.gz"), "--labels", str(leg / "labels.txt"), *maps,
+                 "-o", str(tmp_path / "sided")]) == 0  # fmt: skip
+    assert main(["quantify", str(tmp_path / "merged.nii.gz"), "--labels", str(tmp_path / "merged.tsv"), *maps,
+                 "-o", str(tmp_path / "split")]) == 0  # fmt: skip
+
+    def rows(folder: str) -> dict[tuple, dict]:
+        with (tmp_path / folder / "quantities.csv").open() as handle:
+            return {(r["structure"], r["side"], r["map"], r["erosion_voxels"]): r for r in csv.DictReader(handle)}
+
+    sided, split = rows("sided"), rows("split")
+    assert len(split) == len(sided) > 0 and {k[1] for k in split} == {"left", "right"}
+    for key, row in sided.items():
+        assert split[key]["n_voxels"] == row["n_voxels"] and split[key]["median"] == row["median"], key
