@@ -324,6 +324,26 @@ def test_whole_body_model_sides_and_volumes(data: Path) -> None:
     assert left["centroid_R_mm"] < 0 < right["centroid_R_mm"]
     diaphragm = [m for m in subject.matches if m.key == "diaphragm"]
     assert diaphragm and diaphragm[0].side is None
+    # Independently: every node read again, cut into its connected pieces, each closed piece's
+    # unsigned volume added to the side of x = 0 where it lies.
+    from muscle_atlas.sources.gltf import read_gltf
+
+    checked = 0
+    matched = {m.origin: m for m in subject.matches if m.origin and m.status == "matched"}
+    for node in read_gltf(data / "zanatomy-whole-body" / "muscular.glb"):
+        pieces = node.mesh.split(only_watertight=False)
+        if node.name not in matched or not all(p.is_watertight for p in pieces):
+            continue
+        expected = {"left": 0.0, "right": 0.0}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for piece in pieces:
+                expected["left" if piece.triangles_center[:, 0].mean() < 0 else "right"] += abs(piece.volume) / 1000
+        for side, ml in expected.items():
+            row = by.get((matched[node.name].path, side))
+            if row is not None and row["label"] == node.name:  # not pooled with another node
+                assert row["volume_mL"] == pytest.approx(ml, rel=0.005, abs=0.01), (node.name, side)
+                checked += 1
+    assert checked > 150
 
 
 def test_the_turntable_starts_on_the_still_the_page_opens_on(thigh_site: Path) -> None:

@@ -55,7 +55,7 @@ def print_matches(results: list[MatchResult]) -> None:
         if r.note:
             how += f" ({r.note})"
         table.add_row(
-            escape(r.key),
+            escape(r.origin or r.key),  # a side split from a label shows the label it came from
             escape(r.name),
             f"[{styles[r.status]}]{r.status}[/]",
             escape(f"{r.structure} /muscle/{r.path}/" if r.status == "matched" else _context_name(r)),

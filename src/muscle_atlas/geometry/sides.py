@@ -453,7 +453,7 @@ def _labelled_pairs(matches: list[MatchResult], centroid) -> list[tuple[np.ndarr
 def _sided(match: MatchResult, key: str, side: str, split: SideSplit) -> MatchResult:
     split.origins[key] = match.key
     return replace(match, key=key, side=side, origin=match.key, candidates=[],
-                   note=f"side from position ({side} of the midline)")  # fmt: skip
+                   note="side by position")  # fmt: skip
 
 
 def _label(match: MatchResult) -> str:

@@ -195,7 +195,9 @@ class Renderer:
         self._base_frames(framing, count, stills)
         shown = []
         for index in stills:
-            difference = np.abs(frames[index].astype(np.int16) - self._base[index].astype(np.int16)).max(axis=2)
+            # Every other pixel each way: the same choice, a quarter of the work.
+            frame, base = frames[index][::2, ::2].astype(np.int16), self._base[index][::2, ::2].astype(np.int16)
+            difference = np.abs(frame - base).max(axis=2)
             shown.append(int(difference[difference > SHOWN_DIFFERENCE].sum()))
         return shown
 
