@@ -40,3 +40,22 @@ def vhf_site(vhf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sitebuild import build_site
 
     return build_site(vhf, tmp_path_factory.mktemp("vhf") / "site", jobs=2, views=8, size=160, thumb=64)
+
+
+@pytest.fixture(scope="session")
+def thigh(data: Path) -> tuple[Path, Path]:
+    """A thigh-cohort segmentation (one label per muscle for both legs) and its label table."""
+    cohort = data / "thigh-cohort"
+    return cohort / "sub-HV002" / "anat" / "sub-HV002_acq-fat_dseg.nii.gz", cohort / "dseg.tsv"
+
+
+@pytest.fixture(scope="session")
+def thigh_site(thigh: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Its atlas, built once per test run as a user builds it (the CLI), small and fast."""
+    from muscle_atlas.cli import main
+
+    site = tmp_path_factory.mktemp("thigh") / "site"
+    segmentation, table = thigh
+    fast = ["--views", "4", "--size", "96", "--no-ssaa", "--triangles", "1500", "--jobs", "2"]
+    assert main(["build", str(segmentation), "--labels", str(table), "-o", str(site), *fast]) == 0
+    return site

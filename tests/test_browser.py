@@ -258,3 +258,31 @@ def test_no_file_of_the_site_is_unreachable(vhf_site: Path) -> None:
     from sitecrawl import orphans
 
     assert orphans(vhf_site) == []
+
+
+# --- issue #19: a muscle whose label held both legs gets the side switch --------------------------
+
+
+def test_side_switch_of_a_muscle_split_from_one_label(browser, thigh_site: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with serving(thigh_site) as url:
+        tab.goto(url + "muscle/thigh/vastus-lateralis/")
+        group = tab.get_by_role("group", name="Side shown")
+        group.wait_for()
+        assert [group.get_by_role("radio").nth(i).get_attribute("value") for i in range(3)] == ["both", "left", "right"]
+        for side in ("left", "right"):
+            group.get_by_role("radio", name=side.capitalize()).click()
+            tab.wait_for_function(
+                "side => { const v = [...document.querySelectorAll('.viewer-stage video')]"
+                ".find(v => !v.closest('[hidden]')); return v && v.currentSrc.includes('-' + side + '.') }",
+                arg=side, timeout=15000,
+            )  # fmt: skip
+            links = _visible(tab, ".gallery a")
+            assert len(links) == 4 and all(f"thigh-vastus-lateralis-{side}-" in h for h in links)
+        text = tab.locator("main").inner_text()
+        assert "Volume (left)" in text and "Volume (right)" in text and "Volume asymmetry" in text
+    context.close()
+    assert errors == []

@@ -22,13 +22,15 @@ from muscle_atlas.anatomy.mapping import read_mapping
 from muscle_atlas.anatomy.match import MatchResult, default_matcher, match_labels
 from muscle_atlas.anatomy.orientation import Orientation, Placed, orient
 from muscle_atlas.anatomy.tree import load_tree
-from muscle_atlas.geometry.measures import Measures, asymmetry_percent, measure
+from muscle_atlas.geometry.measures import Measures, asymmetry_percent, enclosed_volume_ml, measure
+from muscle_atlas.geometry.sides import SideSplit, split_sides
 from muscle_atlas.render import pipeline
 from muscle_atlas.sources import Source, open_source
 from muscle_atlas.sources.labels import TOTALSEGMENTATOR_PREFIX
 
 if TYPE_CHECKING:
     from muscle_atlas.quantities import MapSpecs
+    from muscle_atlas.sources.volume import LabelVolume
 
 MANIFEST = "render-manifest.json"
 # Per structure drawn as translucent context: at 12 % opacity 2,500 looked the same and drew 17 % slower.
@@ -58,6 +60,11 @@ class Subject:
     # The label volume's affine as its header gives it, before orientation may reinterpret it:
     # quantitative maps share the scanner frame with this one.
     header_affine: np.ndarray | None = None
+    sides: SideSplit = field(default_factory=SideSplit)  # structures split into left and right
+
+    def report(self) -> list[str]:
+        """What reading the source found, one line each: orientation, units, sides."""
+        return [*self.orientation.report(), *self.sides.report()]
 
 
 def resolve_mapping(map_file: str | None, inline: dict[str, str] | None) -> dict[str, MatchResult] | None:
@@ -140,7 +147,8 @@ def open_subject(request: SubjectRequest) -> Subject:
         for mesh_file in source.meshes:
             mesh_file.mesh = mesh_file.mesh.copy()
             mesh_file.mesh.apply_transform(transform)  # trimesh keeps faces outward on reflections
-    return Subject(source, matches, orientation, header_affine)
+    matches, sides = split_sides(source, matches)  # in RAS+, whatever the source's frame was
+    return Subject(source, matches, orientation, header_affine, sides)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,10 +171,21 @@ def surfaces_of(subject: Subject, threads: int = 1) -> dict[str, object]:
     return each_mesh(clean_mesh, raw, threads)  # type: ignore[return-value]
 
 
-def measure_all(surfaces: dict[str, object], matches: list[MatchResult], closed_only: bool = False) -> list[dict]:
+def voxel_volumes(volume: LabelVolume) -> dict[str, float]:
+    """Label → volume (mL) as voxels × voxel volume: the field's standard for label volumes, which
+    an independent count of the voxels reproduces (the smoothed surface's volume only approaches it)."""
+    return {str(v): n * volume.voxel_volume_mm3 / 1000.0 for v, n in volume.label_counts().items()}
+
+
+def measure_all(
+    surfaces: dict[str, object], matches: list[MatchResult], closed_only: bool = False,
+    volumes: dict[str, float] | None = None,
+) -> list[dict]:  # fmt: skip
     """One row per structure and side, units in the column names. Several labels of one
     structure and side (heads or parts merged into their muscle) are measured as one.
-    ``closed_only`` (mesh sources): open surfaces get no volume or cross-section."""
+    ``closed_only`` (mesh sources): open surfaces get no volume or cross-section. ``volumes``
+    (label volumes): each label's voxel volume, else each surface's enclosed volume. Every
+    command takes its volumes from here (``inspect`` through :func:`structure_volumes`)."""
     import trimesh
 
     from muscle_atlas.geometry.surfaces import to_trimesh
@@ -180,12 +199,15 @@ def measure_all(surfaces: dict[str, object], matches: list[MatchResult], closed_
     for (path, side), group in keys.items():
         meshes = [to_trimesh(surfaces[m.key]) for m in group]  # type: ignore[arg-type]
         m = measure(meshes[0] if len(meshes) == 1 else trimesh.util.concatenate(meshes), closed_only)
+        parts = [volumes.get(g.key) for g in group] if volumes is not None else [
+            enclosed_volume_ml(mesh, closed_only) for mesh in meshes]  # fmt: skip
+        m = replace(m, volume_ml=None if None in parts else round(sum(parts), 3))  # type: ignore[arg-type]
         first = group[0]
         per_side[(path, side)] = m
         rows[(path, side)] = {
             "structure": path, "name": first.structure, "code": first.side_code, "side": side,
-            "label": "+".join(g.key for g in group), "volume_mL": m.volume_ml, "surface_area_cm2": m.area_cm2,
-            "length_mm": m.length_mm, "max_cross_section_cm2": m.max_csa_cm2,
+            "label": "+".join(g.origin or g.key for g in group), "volume_mL": m.volume_ml,
+            "surface_area_cm2": m.area_cm2, "length_mm": m.length_mm, "max_cross_section_cm2": m.max_csa_cm2,
             "centroid_R_mm": m.centroid_mm[0], "centroid_A_mm": m.centroid_mm[1],
             "centroid_S_mm": m.centroid_mm[2], "asymmetry_volume_pct": None,
         }  # fmt: skip
@@ -194,6 +216,17 @@ def measure_all(surfaces: dict[str, object], matches: list[MatchResult], closed_
         if left and right and left.volume_ml is not None and right.volume_ml is not None:
             row["asymmetry_volume_pct"] = asymmetry_percent(left.volume_ml, right.volume_ml)
     return [rows[k] for k in sorted(rows)]
+
+
+def structure_volumes(subject: Subject, surfaces: dict[str, object] | None = None) -> dict[str, float | None]:
+    """Label or node → volume (mL), as :func:`measure_all` measures it: voxels for label volumes,
+    the enclosed volume of the drawn (cleaned) surface for meshes."""
+    if subject.source.volume is not None:
+        return {k: round(v, 3) for k, v in voxel_volumes(subject.source.volume).items()}
+    from muscle_atlas.geometry.surfaces import to_trimesh
+
+    surfaces = surfaces if surfaces is not None else surfaces_of(subject)
+    return {k: enclosed_volume_ml(to_trimesh(s), closed_only=True) for k, s in surfaces.items()}  # type: ignore[arg-type]
 
 
 def write_measures(rows: list[dict], out: Path) -> None:
@@ -256,6 +289,7 @@ class RenderResult:
     surface_maps: dict[str, dict] = field(default_factory=dict)  # structure path → map turntable
     warnings: list[str] = field(default_factory=list)
     models: dict[str, dict] = field(default_factory=dict)  # turntable → its scene's GLB and colours
+    posters: dict[str, int] = field(default_factory=dict)  # turntable → the still its page opens on (1-based)
 
 
 def render_subject(
@@ -276,7 +310,7 @@ def render_subject(
                 [MatchResult(**{**m, "candidates": []}) for m in manifest["matches"]],
                 manifest["measures"], manifest["turntables"], 0, True, manifest.get("orientation", []),
                 out / QUANTITIES if manifest.get("quantities") else None, manifest.get("surface_maps", {}),
-                manifest.get("warnings", []), manifest.get("models", {}),
+                manifest.get("warnings", []), manifest.get("models", {}), manifest.get("posters", {}),
             )  # fmt: skip
     with pipeline.workers(jobs, settings) as pool:  # they set up while the subject is read
         return _render_new(request, out, key, jobs, settings, triangles, progress, pool)
@@ -313,15 +347,16 @@ def _render_new(
     surface_map = None
     if quantified is not None and maps is not None:
         surface_map = _surface_map(subject, maps, detailed, quantified)
-    matches, findings = subject.matches, subject.orientation.report()
+    matches, findings = subject.matches, subject.report()
     closed_only = subject.source.volume is None
+    volumes = voxel_volumes(subject.source.volume) if subject.source.volume is not None else None
     del subject
     rows: list[dict] = []
 
     def measure_while_rendering() -> None:
         # The main process measures while the workers render; then the full-resolution meshes go.
         nonlocal surfaces
-        rows.extend(measure_all(surfaces, matches, closed_only=closed_only))
+        rows.extend(measure_all(surfaces, matches, closed_only=closed_only, volumes=volumes))
         write_measures(rows, out)
         surfaces = {}
         gc.collect()
@@ -361,6 +396,7 @@ def _render_new(
         "measures": rows,
         "orientation": findings,
         "models": pipeline.models_of(work),
+        "posters": pipeline.posters_of(work, renders),
         "matches": [{k: v for k, v in m.to_dict().items() if k not in ("side_code", "candidates")} for m in matches],
     }
     if quantified is not None:
@@ -369,7 +405,7 @@ def _render_new(
     pictures = [n for n in rendered if not n.endswith(pipeline.MODEL_SUFFIX)]  # the models are counted apart
     return RenderResult(matches, rows, turntables, len(pictures), False, findings,
                         out / QUANTITIES if quantified is not None else None, surface_maps, warnings,
-                        manifest["models"])  # fmt: skip
+                        manifest["models"], manifest["posters"])  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ class MatchResult:
     method: str | None = None  # exact | abbreviation | corrected | merged | kind | lexicon | map
     note: str | None = None
     candidates: list[Candidate] = field(default_factory=list)
+    origin: str | None = None  # the label or node this side was split from (both sides in one)
 
     @property
     def side_code(self) -> int | None:

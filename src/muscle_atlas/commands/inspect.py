@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from muscle_atlas.anatomy.match import MatchResult
 from muscle_atlas.sources import Source
-from muscle_atlas.subject import SubjectRequest, open_subject
+from muscle_atlas.subject import SubjectRequest, open_subject, structure_volumes
 
 # 26-connectivity: voxels that touch at an edge or a corner are one piece.
 _FULL_CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
@@ -26,6 +27,7 @@ class InspectRow:
     bbox_max_mm: list[float] | None
     pieces: int
     warnings: list[str] = field(default_factory=list)
+    side: str | None = None  # the side of a structure split by position (both sides in one label)
 
 
 @dataclass
@@ -46,13 +48,18 @@ def _round3(values: np.ndarray) -> list[float]:
     return [round(float(v), 3) for v in values]
 
 
-def inspect_source(source: Source) -> Inspection:
+def inspect_source(
+    source: Source, split: dict[str, MatchResult] | None = None, volumes: dict[str, float | None] | None = None,
+) -> Inspection:  # fmt: skip
+    """One row per label or node. ``split``: the sides made of labels or nodes that held both
+    (new key → its match); ``volumes``: each key's volume as the site measures it."""
+    split = split or {}
     if source.volume is not None:
-        return _inspect_volume(source)
-    return _inspect_meshes(source)
+        return _inspect_volume(source, split, volumes)
+    return _inspect_meshes(source, split, volumes)
 
 
-def _inspect_volume(source: Source) -> Inspection:
+def _inspect_volume(source: Source, split: dict[str, MatchResult], volumes: dict[str, float | None] | None) -> Inspection:
     volume = source.volume
     if volume is None:
         raise TypeError("not a volume source")
@@ -60,8 +67,17 @@ def _inspect_volume(source: Source) -> Inspection:
     boxes = volume.label_boxes() if counts else {}
     table = source.table
     rows: list[InspectRow] = []
-    for value in sorted(set(counts) | set(table.entries if table else {})):
-        name = table.name(value) if table else None
+    origins = {int(m.origin) for m in split.values() if m.origin is not None}
+    voxel_ml = volume.voxel_volume_mm3 / 1000.0
+
+    def order(value: int) -> tuple[int, str]:
+        match = split.get(str(value))
+        return (int(match.origin), match.side or "") if match is not None and match.origin else (value, "")
+
+    for value in sorted((set(counts) | set(table.entries if table else {})) - origins, key=order):
+        match = split.get(str(value))
+        label = int(match.origin) if match is not None and match.origin else value
+        name = table.name(label) if table else None
         count = counts.get(value, 0)
         warnings: list[str] = []
         if table is not None and name is None:
@@ -80,15 +96,16 @@ def _inspect_volume(source: Source) -> Inspection:
             warnings.append(f"{pieces} disconnected pieces")
         rows.append(
             InspectRow(
-                name=name or str(value),
-                label=value,
+                name=name or str(label),
+                label=label,
                 count=count,
                 count_unit="voxels",
-                volume_ml=round(count * volume.voxel_volume_mm3 / 1000.0, 3),
+                volume_ml=volumes.get(str(value)) if volumes is not None else round(count * voxel_ml, 3),
                 bbox_min_mm=_round3(lo) if lo is not None else None,
                 bbox_max_mm=_round3(hi) if hi is not None else None,
                 pieces=int(pieces),
                 warnings=warnings,
+                side=match.side if match is not None else None,
             )
         )
     return Inspection(
@@ -101,13 +118,17 @@ def _inspect_volume(source: Source) -> Inspection:
     )
 
 
-def _inspect_meshes(source: Source) -> Inspection:
+def _inspect_meshes(source: Source, split: dict[str, MatchResult], volumes: dict[str, float | None] | None) -> Inspection:
     rows = []
     for item in source.meshes:
         mesh = item.mesh
+        match = split.get(item.name)
         warnings = []
         watertight = bool(mesh.is_watertight)
-        if not watertight:
+        volume_ml = round(abs(float(mesh.volume)) / 1000.0, 3) if watertight else None
+        if volumes is not None and item.name in volumes:
+            volume_ml = volumes[item.name]
+        if volume_ml is None:
             warnings.append("open mesh (not watertight): no enclosed volume")
         pieces = int(mesh.body_count)
         if pieces > 1:
@@ -115,15 +136,16 @@ def _inspect_meshes(source: Source) -> Inspection:
         lo, hi = mesh.bounds
         rows.append(
             InspectRow(
-                name=item.name,
+                name=match.origin if match is not None and match.origin else item.name,
                 label=None,
                 count=len(mesh.vertices),
                 count_unit="vertices",
-                volume_ml=round(abs(float(mesh.volume)) / 1000.0, 3) if watertight else None,
+                volume_ml=volume_ml,
                 bbox_min_mm=_round3(lo),
                 bbox_max_mm=_round3(hi),
                 pieces=pieces,
                 warnings=warnings,
+                side=match.side if match is not None else None,
             )
         )
     return Inspection(str(source.path), "meshes", None, None, rows, [])
@@ -153,14 +175,16 @@ def print_inspection(inspection: Inspection) -> None:
     if is_volume:
         table.add_column("label", justify="right")
     table.add_column("name", no_wrap=True)
+    sided = any(row.side for row in inspection.rows)
+    if sided:
+        table.add_column("side")
     table.add_column("voxels" if is_volume else "vertices", justify="right")
     table.add_column("mL", justify="right")
     table.add_column("bounding box R, A, S (mm)", no_wrap=True)
     table.add_column("warnings", style="yellow")
     for row in inspection.rows:
         cells = [str(row.label)] if is_volume else []
-        cells += [
-            row.name,
+        cells += [row.name, *([row.side or ""] if sided else []),
             str(row.count),
             f"{row.volume_ml:.2f}" if row.volume_ml is not None else "-",
             _fmt_box(row),
@@ -176,8 +200,9 @@ def print_inspection(inspection: Inspection) -> None:
 
 def run(source: str, labels: str | None, as_json: bool, orientation: str = "auto", units: str = "auto") -> int:
     subject = open_subject(SubjectRequest(source, labels, orientation=orientation, units=units))
-    inspection = inspect_source(subject.source)
-    inspection.orientation = subject.orientation.report()
+    split = {m.key: m for m in subject.matches if m.origin is not None}
+    inspection = inspect_source(subject.source, split, structure_volumes(subject))
+    inspection.orientation = subject.report()
     if as_json:
         print(inspection.to_json())
     else:

@@ -56,7 +56,7 @@ def print_matches(results: list[MatchResult]) -> None:
         if r.note:
             how += f" ({r.note})"
         table.add_row(
-            escape(r.key),
+            escape(r.origin or r.key),  # a side split from a label shows the label it came from
             escape(r.name),
             f"[{styles[r.status]}]{r.status}[/]",
             escape(f"{r.structure} /muscle/{r.path}/" if r.status == "matched" else _context_name(r)),
@@ -84,7 +84,7 @@ def run(target: str, labels: str | None, map_file: str | None, as_json: bool,
         results = match_labels(table_names(target), read_mapping(map_file) if map_file else None)
     else:  # a source: matched, then oriented from where its structures lie
         subject = open_subject(SubjectRequest(target, labels, map_file, orientation=orientation, units=units))
-        results, findings = subject.matches, subject.orientation.report()
+        results, findings = subject.matches, subject.report()
     if as_json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
+from dataclasses import replace
 
-from muscle_atlas.anatomy.mapping import read_mapping
-from muscle_atlas.anatomy.match import match_labels
 from muscle_atlas.errors import SourceError
 from muscle_atlas.quantities import MapSpecs, quantify, write_tables
-from muscle_atlas.sources import open_source
+from muscle_atlas.subject import SubjectRequest, open_subject
 
 
 def run(source: str, labels: str | None, label_map: str | None, specs: MapSpecs, output: str) -> int:
     started = time.perf_counter()
-    opened = open_source(Path(source), labels)
-    if opened.volume is None:
+    # Opened as every command opens a source: labels holding both legs are split into sides.
+    subject = open_subject(SubjectRequest(source, labels, label_map))
+    volume = subject.source.volume
+    if volume is None or subject.header_affine is None:
         raise SourceError("quantify needs a NIfTI label volume, not a folder of meshes", source)
-    mapping = read_mapping(label_map) if label_map else None
-    matches = match_labels(opened.label_names(), mapping)
-    result = quantify(opened.volume, matches, specs)
+    matches = subject.matches
+    for line in subject.sides.report():
+        print(line)
+    result = quantify(replace(volume, affine=subject.header_affine), matches, specs)
     write_tables(result, output)
     for warning in result.warnings:
         print(f"muscle-atlas: warning: {warning}", file=sys.stderr)

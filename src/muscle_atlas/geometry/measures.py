@@ -23,12 +23,34 @@ class Measures:
     centroid_mm: tuple[float, float, float]
 
 
-def measure(mesh: trimesh.Trimesh, closed_only: bool = False) -> Measures:
-    """``closed_only``: a surface that stays open after its holes are filled gets no volume and
-    no cross-section (anatomical models are often open shells; their numbers would be wrong)."""
+def closed_outward(mesh: trimesh.Trimesh, closed_only: bool = False) -> trimesh.Trimesh:
+    """The surface to measure: holes filled (``closed_only``) and every closed piece wound
+    outward, so that pieces' volumes and section areas add up instead of cancelling (mirrored
+    copies wind inward)."""
     if closed_only and not mesh.is_watertight:
         mesh = mesh.copy()
         trimesh.repair.fill_holes(mesh)
+    if mesh.is_watertight and mesh.body_count > 1:
+        mesh = mesh.copy()
+        trimesh.repair.fix_inversion(mesh, multibody=True)
+    return mesh
+
+
+def enclosed_volume_ml(mesh: trimesh.Trimesh, closed_only: bool = False) -> float | None:
+    """The volume a surface encloses (mL), None for a surface that stays open (``closed_only``).
+    Every command measures a surface's volume through this function."""
+    mesh = closed_outward(mesh, closed_only)
+    return _volume_ml(mesh) if mesh.is_watertight or not closed_only else None
+
+
+def _volume_ml(mesh: trimesh.Trimesh) -> float:
+    return round(abs(float(mesh.volume)) / 1000.0, 3)
+
+
+def measure(mesh: trimesh.Trimesh, closed_only: bool = False) -> Measures:
+    """``closed_only``: a surface that stays open after its holes are filled gets no volume and
+    no cross-section (anatomical models are often open shells; their numbers would be wrong)."""
+    mesh = closed_outward(mesh, closed_only)
     enclosed = mesh.is_watertight or not closed_only
     points = np.asarray(mesh.vertices, dtype=float)
     centroid = points.mean(axis=0)
@@ -43,7 +65,7 @@ def measure(mesh: trimesh.Trimesh, closed_only: bool = False) -> Measures:
         sections = mesh.section_multiplane(plane_origin=centroid, plane_normal=axis, heights=heights)
         max_csa = max((float(s.area) for s in sections if s is not None), default=0.0)
     return Measures(
-        volume_ml=round(abs(float(mesh.volume)) / 1000.0, 3) if enclosed else None,
+        volume_ml=_volume_ml(mesh) if enclosed else None,
         area_cm2=round(float(mesh.area) / 100.0, 2),
         length_mm=round(hi - lo, 1),
         max_csa_cm2=round(max_csa / 100.0, 2) if enclosed else None,

@@ -14,7 +14,8 @@ from muscle_atlas.render.plan import Job, Plan, outputs_of
 from muscle_atlas.render.settings import RenderSettings
 
 CACHE_FILE = ".render-cache.json"
-RENDER_VERSION = "13"
+POSTERS_FILE = ".posters.json"  # turntable → the still its page opens on
+RENDER_VERSION = "14"
 
 
 def _mesh_digest(mesh: object) -> str:
@@ -68,6 +69,16 @@ def stale(work: Plan, settings: RenderSettings, out: Path, manifest: dict[str, s
         j for j in work.jobs
         if manifest.get(j.name) != j.digest or not all(p.exists() for p in outputs_of(j, settings, out))
     ]  # fmt: skip
+
+
+def read_posters(out: Path) -> dict[str, int | None]:
+    """Turntable name → the still (1-based) its page opens on, as the workers chose it."""
+    path = out / POSTERS_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_posters(out: Path, posters: dict[str, int | None]) -> None:
+    (out / POSTERS_FILE).write_text(json.dumps({k: v for k, v in sorted(posters.items()) if v is not None}, indent=1))
 
 
 def write_manifest(out: Path, work: Plan, manifest: dict[str, str]) -> None:

@@ -32,6 +32,7 @@ PALETTE: tuple[Color, ...] = (
 
 
 SUPERSAMPLING = 1.25
+SHOWN_DIFFERENCE = 24  # a highlighted structure shows where a channel differs from the base frame by more
 
 
 @dataclass
@@ -182,6 +183,23 @@ class Renderer:
         s = self.scale
         self.windows = [None if r is None else tuple(round(v / s) for v in r) for r in rects]
         return frames
+
+    def shown(self, frames: list[np.ndarray], framing: Framing, step: int) -> list[int]:
+        """Per still (frames ``0, step, 2·step …``): how much of the highlighted structures
+        shows, the sum over pixels of how far the frame differs from its scene's base frame
+        (where it differs by more than :data:`SHOWN_DIFFERENCE`). A structure seen in the open
+        counts fully, seen through translucent muscles a little less, hidden behind bone not at
+        all. Base frames are drawn once per scene; frames drawn whole have them drawn here."""
+        count = len(frames)
+        stills = list(range(0, count, step))
+        self._base_frames(framing, count, stills)
+        shown = []
+        for index in stills:
+            # Every other pixel each way: the same choice, a quarter of the work.
+            frame, base = frames[index][::2, ::2].astype(np.int16), self._base[index][::2, ::2].astype(np.int16)
+            difference = np.abs(frame - base).max(axis=2)
+            shown.append(int(difference[difference > SHOWN_DIFFERENCE].sum()))
+        return shown
 
     def base_frame(self, index: int) -> np.ndarray:
         """View ``index`` of the last turntable's scene with nothing highlighted (read only)."""

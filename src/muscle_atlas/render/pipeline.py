@@ -16,7 +16,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import nullcontext
 from pathlib import Path
 
-from muscle_atlas.render.cachekeys import RENDER_VERSION, digest_jobs, read_manifest, stale, write_manifest
+from muscle_atlas.render.cachekeys import (
+    RENDER_VERSION,
+    digest_jobs,
+    read_manifest,
+    read_posters,
+    stale,
+    write_manifest,
+    write_posters,
+)
 from muscle_atlas.render.plan import MODEL_SUFFIX, Job, Plan, add_map_jobs, models_of, outputs_of, plan
 from muscle_atlas.render.schedule import batches as batches_of
 from muscle_atlas.render.schedule import cost_of
@@ -25,7 +33,7 @@ from muscle_atlas.render.workers import render_scene, workers, write_models
 
 __all__ = [
     "MODEL_SUFFIX", "RENDER_VERSION", "Plan", "RenderSettings", "add_map_jobs", "hex_colour", "models_of",
-    "outputs_of", "plan", "run", "workers",
+    "outputs_of", "plan", "posters_of", "run", "workers",
 ]  # fmt: skip
 
 
@@ -53,12 +61,15 @@ def run(
     # Largest first, each to the next free worker: longest-processing-time scheduling.
     batches.sort(key=lambda b: -b[0])
     rendered: list[str] = []
+    posters = read_posters(out)
     with workers(jobs, settings) if pool is None else nullcontext(pool) as running:
         if running is None:
             if meanwhile is not None:
                 meanwhile()
             for _, batch in batches:
-                rendered += render_scene(batch)
+                done = render_scene(batch)
+                rendered += done
+                posters.update(done)
                 if progress:
                     progress(len(batch[1]))
             rendered += write_models(models, work, out, progress)
@@ -68,9 +79,17 @@ def run(
                 meanwhile()
             rendered += write_models(models, work, out, progress)
             for future in as_completed(futures):
-                names = future.result()
-                rendered += names
+                done = future.result()
+                rendered += done
+                posters.update(done)
                 if progress:
-                    progress(len(names))
+                    progress(len(done))
     write_manifest(out, work, cache)
+    write_posters(out, posters)
     return rendered
+
+
+def posters_of(work: Plan, out: Path) -> dict[str, int]:
+    """Turntable name → the still (1-based) its page opens on, as :func:`run` chose it."""
+    chosen = read_posters(out)
+    return {j.name: int(chosen.get(j.name) or 1) for j in work.jobs if j.kind == "turntable"}

@@ -118,7 +118,12 @@ def workers(jobs: int, settings: RenderSettings) -> Iterator[ProcessPoolExecutor
         yield pool
 
 
-def render_scene(args: tuple) -> list[str]:
+def poster_view(shown: list[int]) -> int:
+    """The still (0-based) in which a structure shows the most of itself; the first on a tie."""
+    return max(range(len(shown)), key=lambda i: (shown[i], -i)) if shown else 0
+
+
+def render_scene(args: tuple) -> dict[str, int | None]:
     items, jobs, settings, out, single_thread = args
     from PIL import Image
 
@@ -131,7 +136,7 @@ def render_scene(args: tuple) -> list[str]:
     ext = settings.image_format
     threads = 1 if single_thread else 0
     to_video, to_gif = Reducer(VIDEO_SIZE), Reducer(GIF_SIZE)
-    done = []
+    done: dict[str, int | None] = {}  # name → the still its page opens on (1-based; None: a map's first)
     for job in jobs:
         if renderer is None:
             renderer = _renderer(settings)
@@ -146,8 +151,11 @@ def render_scene(args: tuple) -> list[str]:
                 write_videos(videos, [mp4, webm], fps, threads)
             with _replacing(out / f"{job.name}.glb") as path:
                 write_glb(path, items, job.highlight, job.colours)
-            done.append(job.name)
+            done[job.name] = None
             continue
+        # The page opens on the view that shows the structure most: the turntable starts there.
+        first = poster_view(renderer.shown(frames, job.framing, step)) * step  # type: ignore[attr-defined]
+        videos = videos[first:] + videos[:first]
         for index, frame in enumerate(frames[::step], start=1):
             image = Image.fromarray(frame)
             with _replacing(out / f"{job.name}-{index}.{ext}") as path:
@@ -161,9 +169,10 @@ def render_scene(args: tuple) -> list[str]:
                 _save_image(thumb, path, ext, thumb=True)
         with _replacing(out / f"{job.name}.mp4") as mp4, _replacing(out / f"{job.name}.webm") as webm:
             write_videos(videos, [mp4, webm], fps, threads)
+        gif = to_gif(frames, *over)
         with _replacing(out / f"{job.name}.gif") as path:
-            write_gif(to_gif(frames, *over), path, fps)
-        done.append(job.name)
+            write_gif(gif[first:] + gif[:first], path, fps)
+        done[job.name] = first // step + 1
     forget_decimations()
     return done
 

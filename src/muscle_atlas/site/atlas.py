@@ -60,9 +60,14 @@ class Atlas:
     # Turntable name → {"model": its scene's GLB stem, "highlight": {label key: "#rrggbb"}}
     models: dict[str, dict] = field(default_factory=dict)
     image_format: str = "webp"  # of the stills and thumbnails
+    # Turntable name → the still (1-based) in which its structure shows the most: the page opens on it.
+    posters: dict[str, int] = field(default_factory=dict)
 
     def model_of(self, page: Page, variant: str) -> dict | None:
         return self.models.get(f"{page.stem}-{variant}")
+
+    def poster_of(self, page: Page, variant: str) -> int:
+        return self.posters.get(f"{page.stem}-{variant}", 1)
 
     def page_of(self, structure: Structure) -> Page | None:
         return self.pages.get(structure_path(structure))
@@ -93,7 +98,8 @@ def title_of(structure: Structure) -> str:
 
 def gather(tree: StructureTree | None, matches: list[MatchResult], turntables: list[str],
            measures: list[dict], views: int, quantities: Quantities | None = None,
-           models: dict[str, dict] | None = None, image_format: str = "webp") -> Atlas:  # fmt: skip
+           models: dict[str, dict] | None = None, image_format: str = "webp",
+           posters: dict[str, int] | None = None) -> Atlas:  # fmt: skip
     """Pages for every structure present in the data, plus their ancestors."""
     tree = tree or load_tree()
     available: dict[str, list[str]] = defaultdict(list)  # stem → variants
@@ -123,7 +129,8 @@ def gather(tree: StructureTree | None, matches: list[MatchResult], turntables: l
     if quantities is not None:
         pages["methods/"] = Page(None, "methods", "methods/", "Methods: quantitative MRI")
     unidentified = [m for m in matches if m.status in ("unmatched", "ambiguous")]
-    return Atlas(pages, structure_pages, matches, measures, views, unidentified, quantities, models or {}, image_format)
+    return Atlas(pages, structure_pages, matches, measures, views, unidentified, quantities, models or {}, image_format,
+                 posters or {})  # fmt: skip
 
 
 @dataclass

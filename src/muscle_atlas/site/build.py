@@ -82,7 +82,7 @@ def build_with_result(request: BuildRequest) -> tuple[Path, list]:
         order = request.maps.dti_order if request.maps is not None and request.maps.dti is not None else None
         quantities = qmri.load(result.quantities, order, result.surface_maps)
     atlas = gather(None, result.matches, result.turntables, result.measures, settings.views, quantities,
-                   result.models, settings.image_format)  # fmt: skip
+                   result.models, settings.image_format, result.posters)  # fmt: skip
     provenance = request.provenance or detect(source)
     options = request.site
     options.size, options.thumb = settings.size, settings.thumb

@@ -89,7 +89,8 @@ class SiteWriter(AtlasWriter):
         alt = page.title + (f", {side}" if side else "")
         video = {
             "webm": self.url(page, f"{RENDERS}{stem}.webm"), "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
-            "gif": self.url(page, f"{RENDERS}{stem}.gif"), "poster": self._render(page, page.stem, variant, 1),
+            "gif": self.url(page, f"{RENDERS}{stem}.gif"),
+            "poster": self._render(page, page.stem, variant, self.atlas.poster_of(page, variant)),
             "width": self.options.size, "height": self.options.size, "alt": f"{alt}, turning",
         }  # fmt: skip
         model = None
@@ -210,9 +211,10 @@ class SiteWriter(AtlasWriter):
             downloads.append({"label": f"Animation, {view['name']} (GIF)", "url": view["video"]["gif"],
                               "size": file_size(self.renders / f"{page.stem}-{view['side']}.gif")})  # fmt: skip
         if primary is not None:
-            ext = self.atlas.image_format
-            downloads.append({"label": f"Orientation 1 image ({'WebP' if ext == 'webp' else 'PNG'})", "url": video["poster"],
-                              "size": file_size(self.renders / f"{page.stem}-{primary['side']}-1.{ext}")})  # fmt: skip
+            ext, shown = self.atlas.image_format, self.atlas.poster_of(page, primary["side"])
+            downloads.append({"label": f"Orientation {shown} image ({'WebP' if ext == 'webp' else 'PNG'})",
+                              "url": video["poster"],
+                              "size": file_size(self.renders / f"{page.stem}-{primary['side']}-{shown}.{ext}")})  # fmt: skip
         qmri_part = self._qmri(page) if page.kind not in ("region", "limb") else None  # a group may have labels
         if qmri_part is not None:
             downloads += qmri_part["downloads"]
@@ -322,7 +324,8 @@ class SiteWriter(AtlasWriter):
         if page.children:
             data["subStructure"] = [{"@type": "AnatomicalStructure", "name": c.structure.name} for c in page.children]
         if gallery:
-            data["image"] = self.options.address(RENDERS) + f"{page.stem}-{page.primary}-1.{self.atlas.image_format}"
+            view = self.atlas.poster_of(page, page.primary)
+            data["image"] = self.options.address(RENDERS) + f"{page.stem}-{page.primary}-{view}.{self.atlas.image_format}"
         if self.provenance.licence_url:
             data["license"] = self.provenance.licence_url
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)

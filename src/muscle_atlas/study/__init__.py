@@ -143,7 +143,7 @@ def _write_atlas(item: Item, options, cache: Path, staging: Path, request: Study
     result = render(item, options, cache)
     settings = request.settings
     atlas = gather(None, result.matches, result.turntables, result.measures, settings.views,
-                   models=result.models, image_format=settings.image_format)  # fmt: skip
+                   models=result.models, image_format=settings.image_format, posters=result.posters)  # fmt: skip
     folder = f"atlas/{item.id}/"
     writer_options = SiteOptions(title=f"{item.id}: 3D atlas", base_url=site_options.base_url, folder=folder,
                                  size=settings.size, thumb=settings.thumb)  # fmt: skip
@@ -154,7 +154,8 @@ def _write_atlas(item: Item, options, cache: Path, staging: Path, request: Study
     for page in atlas.structure_pages:
         if not (page.primary and page.kind in ("muscle", "head")):
             continue
-        names = [f"{page.stem}-{page.primary}-1{kind}{ext}" for kind in ("-thumb", "") for ext in (".webp", ".png")]
+        view = atlas.poster_of(page, page.primary)
+        names = [f"{page.stem}-{page.primary}-{view}{kind}{ext}" for kind in ("-thumb", "") for ext in (".webp", ".png")]
         poster = next((n for n in names if (target / "assets" / "renders" / n).is_file()), None)
         if poster is not None:  # the first picture the atlas wrote (its image format is the atlas's choice)
             size = settings.thumb if "-thumb" in poster else settings.size

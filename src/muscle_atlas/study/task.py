@@ -144,6 +144,8 @@ def _measure(item: Item, options: TaskOptions, cache: Path, out: Path) -> dict:
     log = [f"segmentation: {Path(item.segmentation).name}" + (f"; labels: {Path(item.labels).name}" if item.labels else "")]
     log += subject.orientation.report()
     log += [f"warning: {w}" for w in volume.warnings]
+    split = split_sides(volume.data, affine, subject.matches, subject.sides)
+    log += split.log
     matched = [m for m in subject.matches if m.status == "matched"]
     for m in subject.matches:
         if m.status in ("unmatched", "ambiguous"):
@@ -151,22 +153,22 @@ def _measure(item: Item, options: TaskOptions, cache: Path, out: Path) -> dict:
         elif m.status == "context":
             log.append(f"label {m.key} ({m.name}): {m.structure or m.kind}, context, not measured")
         elif m.method == "corrected" and m.note:
-            log.append(f"label {m.key} ({m.name}): {m.note}")
+            log.append(f"label {m.origin or m.key} ({m.name}): {m.note}")
     if not matched:
         raise SourceError("no label names a muscle (check the label table with `muscle-atlas match`)", item.segmentation)
-    split = split_sides(volume.data, affine, subject.matches)
-    log += split.log
     structures, grid = measure_sides(split, affine)
     for s in structures:
         if s.voxels and s.specks:
             log.append(f"{s.name} {s.side}: {s.specks} speck(s) below 1 % of its voxels ({s.speck_voxels} voxels)")
         if s.voxels and s.pieces > 1:
             log.append(f"{s.name} {s.side}: split into {s.pieces} pieces")
-    # Thumbnail: original labels, one colour per matched label (the same muscle the same colour on both legs).
-    values = sorted(int(m.key) for m in matched if m.key.lstrip("-").isdigit())
-    picture, thumb = thumbnail(volume.data, affine, {v: i for i, v in enumerate(values)}, options.thumb_size)
+    # Thumbnail: one colour per label of the source (the same muscle the same colour on both legs).
+    matched = [m for m in split.matches if m.status == "matched" and m.key.lstrip("-").isdigit()]
+    values = sorted({int(m.origin or m.key) for m in matched})
+    colour_of = {int(m.key): values.index(int(m.origin or m.key)) for m in matched}
+    picture, thumb = thumbnail(split.data, affine, colour_of, options.thumb_size)
     picture.save(out / THUMB, optimize=True)  # type: ignore[attr-defined]
-    colours = {m.path: values.index(int(m.key)) for m in matched if m.key.lstrip("-").isdigit()}
+    colours = {m.path: values.index(int(m.origin or m.key)) for m in matched}
     result = {
         "id": item.id, "item": item.to_dict(), "log": log, "grid": grid, "thumb": THUMB, "thumb_info": thumb,
         "structures": [s.to_dict() for s in structures], "colours": colours,
@@ -184,7 +186,7 @@ def _measure(item: Item, options: TaskOptions, cache: Path, out: Path) -> dict:
         token = uuid.uuid4().hex
         nib.save(nib.Nifti1Image(split.data.astype(np.int16 if split.data.max() < 32767 else np.int32), affine),
                  source / f".{token}-{SPLIT_VOLUME}")  # fmt: skip
-        rows = ["index\tname"] + [f"{m.key}\t{m.name}" for m in split.matches]
+        rows = ["index\tname"] + [f"{m.key}\t{_sided_name(m)}" for m in split.matches]
         (source / f".{token}-{SPLIT_TABLE}").write_text("\n".join(rows) + "\n", encoding="utf-8")
         for name in (SPLIT_VOLUME, SPLIT_TABLE):
             os.replace(source / f".{token}-{name}", source / name)
@@ -194,6 +196,13 @@ def _measure(item: Item, options: TaskOptions, cache: Path, out: Path) -> dict:
         except Exception as exc:  # the measures stand without pictures; the log says why there are none
             log.append(f"renders failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
     return result
+
+
+def _sided_name(match) -> str:
+    """The name with its side, for the render's label table (the split stays as the study made it)."""
+    if match.side is None or match.side in match.name.lower():
+        return match.name
+    return f"{match.name} {match.side}"
 
 
 def _quantify(item: Item, options: TaskOptions, split, affine, path: Path, out: Path) -> tuple[list, list, list[str]]:

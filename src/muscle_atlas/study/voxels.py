@@ -1,11 +1,11 @@
 """Voxel measures of one segmentation: sides, volumes, cross-sections, pieces, and a thumbnail.
 
-Sides. A label without a side in its name that holds both legs is split by position in the
-header's frame (RAS+: +x is the subject's right). Each connected component (face connectivity)
-goes to the side of the body midline its centroid lies on; the midline is the mean x of all
-labelled voxels. A component lying across the midline (both legs merged) is cut at the midline.
-When no label has substantial pieces on both sides (one leg imaged), the midline says nothing:
-the leg is taken as right when it lies at +x of the scanner's isocentre (x = 0), else left.
+Sides. A label without a side in its name that holds both legs is split by position, by the
+one side-splitting step of every command (:mod:`muscle_atlas.geometry.sides`: each connected
+piece to the side of the body's midline where it lies, pieces across the midline cut there).
+When no label is mirrored across a midline (one leg imaged), the study still needs a side to
+compare subjects: the leg is taken as right when it lies at +x of the scanner's isocentre
+(x = 0), else left, and the log says so.
 
 Measures per structure and side (labels of one structure and side pooled): voxel count, volume
 = count × voxel volume, the maximal cross-sectional area (the largest per-slice voxel count ×
@@ -17,16 +17,17 @@ side's voxels; smaller specks are counted apart).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
 from muscle_atlas.anatomy.match import MatchResult
-from muscle_atlas.sources.volume import label_boxes
+from muscle_atlas.geometry import sides
+from muscle_atlas.sources import Source
+from muscle_atlas.sources.volume import LabelVolume, label_boxes
 
 PIECE_SHARE = 0.01  # a component of at least 1 % of a side's voxels is a piece; smaller ones are specks
-STRADDLE_SHARE = 0.05  # a component with this share of its voxels on each side of the midline is cut
-SIDES = ("left", "right")
 
 
 @dataclass
@@ -52,89 +53,29 @@ def in_plane_area_mm2(affine: np.ndarray, axis: int) -> float:
     return float(np.linalg.norm(np.cross(affine[:3, a], affine[:3, b])))
 
 
-def _world_x(affine: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """World x (RAS mm) of voxel indices (N×3) or of one index (3,)."""
-    return index @ affine[0, :3] + affine[0, 3]
-
-
-def split_sides(data: np.ndarray, affine: np.ndarray, matches: list[MatchResult]) -> SideSplit:
-    """Relabel ``data``: every matched label without a side becomes one label per side present."""
-    log: list[str] = []
-    labelled = data > 0
-    if not labelled.any():
+def split_sides(
+    data: np.ndarray, affine: np.ndarray, matches: list[MatchResult], done: sides.SideSplit | None = None,
+) -> SideSplit:  # fmt: skip
+    """Every matched label without a side becomes one label per side present: by the one
+    side-splitting step of every command (``done``: its result, when ``open_subject`` ran it),
+    then, when the segmentation holds one leg, by the leg's side of the scanner's isocentre."""
+    if not (data > 0).any():
         return SideSplit(np.zeros(data.shape, np.int32), [], ["the segmentation holds no labels"], 0.0, False)
-    midline = float(_world_x(affine, np.array(ndimage.center_of_mass(labelled))))
-    values = {int(m.key): m for m in matches if m.status == "matched" and m.key.lstrip("-").isdigit()}
-    present = np.unique(data)
-    boxes = label_boxes(data)
-    pieces: dict[int, list[tuple[np.ndarray, float, int]]] = {}  # value → (component mask in box, x, size)
-    offsets: dict[int, tuple[slice, ...]] = {}
-    for value, match in values.items():
-        if value <= 0 or value not in present or match.side is not None:
-            continue
-        box = boxes.get(value) or tuple(slice(0, n) for n in data.shape)
-        offsets[value] = box
-        mask = data[box] == value
-        components, count = ndimage.label(mask)
-        origin = np.array([s.start for s in box], dtype=float)
-        found = []
-        for k in range(1, count + 1):
-            where = np.nonzero(components == k)
-            xs = _world_x(affine, np.stack(where, axis=1) + origin)
-            found.append((where, xs, len(xs)))
-        pieces[value] = found  # type: ignore[assignment]
-    # Two legs when some label has substantial pieces on both sides of the midline.
-    two_legs = False
-    for found in pieces.values():
-        total = sum(n for _, _, n in found)
-        sides = {("right" if float(xs.mean()) > midline else "left") for _, xs, n in found if n >= PIECE_SHARE * total}
-        two_legs = two_legs or len(sides) == 2
-    single_side = None
-    if pieces and not two_legs:
-        single_side = "right" if midline > 0 else "left"
-        sign = "+" if midline > 0 else "−"
-        log.append(f"one leg only (no label has pieces on both sides of x = {midline:.1f} mm): taken as the "
-                   f"{single_side} leg because it lies at {sign}x of the scanner's isocentre")
-    out = np.zeros(data.shape, dtype=np.int32)
-    new_matches: list[MatchResult] = []
-    next_value = 1
-    for value, match in sorted(values.items()):
-        if value in pieces:
-            side_voxels: dict[str, list[tuple[np.ndarray, ...]]] = {"left": [], "right": []}
-            cut = 0
-            for where, xs, _n in pieces[value]:
-                if single_side is not None:
-                    side_voxels[single_side].append(where)
-                    continue
-                share_left = float((xs < midline).mean())
-                if STRADDLE_SHARE <= share_left <= 1 - STRADDLE_SHARE:
-                    cut += 1
-                    for side, keep in (("left", xs < midline), ("right", xs >= midline)):
-                        side_voxels[side].append(tuple(w[keep] for w in where))
-                else:
-                    side_voxels["right" if float(xs.mean()) > midline else "left"].append(where)
-            box = offsets[value]
-            origin = [s.start for s in box]
-            counts = {}
-            for side in SIDES:
-                if not side_voxels[side]:
-                    continue
-                index = tuple(np.concatenate([w[a] for w in side_voxels[side]]) + origin[a] for a in range(3))
-                out[index] = next_value
-                counts[side] = len(index[0])
-                sided = replace(match, key=str(next_value), side=side, name=f"{match.name} {side}", candidates=[])
-                new_matches.append(sided)
-                next_value += 1
-            n = len(pieces[value])
-            sides_text = " and ".join(f"{s} ({counts[s]} voxels)" for s in SIDES if s in counts)
-            how = "by the leg it lies in" if single_side else f"by position (midline x = {midline:.1f} mm)"
-            log.append(f"label {value} ({match.name}): {n} component{'s' if n != 1 else ''}, assigned {how} → "
-                       f"{sides_text}" + (f"; {cut} component(s) across the midline cut there" if cut else ""))  # fmt: skip
-        elif value in present:
-            out[data == value] = next_value
-            new_matches.append(replace(match, key=str(next_value), candidates=[]))
-            next_value += 1
-    return SideSplit(out, new_matches, log, midline, two_legs)
+    if done is None:
+        volume = LabelVolume(Path("segmentation"), data, affine)
+        matches, done = sides.split_sides(Source(volume.path, volume=volume), matches)
+        data = volume.data
+    log = done.report()
+    if done.two_sides and done.midline_x is not None:
+        return SideSplit(data, matches, log, done.midline_x, True)
+    centre = float(np.asarray(ndimage.center_of_mass(data > 0)) @ affine[0, :3] + affine[0, 3])
+    unsided = [m for m in matches if m.status == "matched" and m.side is None and m.key.lstrip("-").isdigit()]
+    if unsided:
+        side = "right" if centre > 0 else "left"
+        log.append(f"one leg only (no label mirrored across a midline): taken as the {side} leg because it lies at "
+                   f"{'+' if centre > 0 else '−'}x of the scanner's isocentre")  # fmt: skip
+        matches = [replace(m, side=side, candidates=[]) if m in unsided else m for m in matches]
+    return SideSplit(data, matches, log, centre, False)
 
 
 # ---------------------------------------------------------------------------------------------
