@@ -2,12 +2,12 @@
 
     .venv/bin/python scripts/make_demo_data.py [DATA]      # DATA: default ../shared/data
 
-Writes src/muscle_atlas/demo/data/: the Visible Human Female lower limb (both sides, CC BY 4.0)
-and the Z-Anatomy right upper limb (CC BY-SA 4.0), each decimated and Draco-compressed into one
-glTF scene with one named node per structure, beside a README with its licence and attribution.
-The two come from different bodies: the upper limb is moved (translation only) so that its
-shoulder lies above the lower limb's right hip, as in a standing body, for the limb and torso
-pictures.
+Writes src/muscle_atlas/demo/data/zanatomy-whole-body/: one body, the Z-Anatomy whole-body
+muscles and skeleton (CC BY-SA 4.0), decimated and Draco-compressed into two glTF scenes (muscles,
+bones) with one named node per structure, as the source has them (each muscle node holds both
+sides), beside a README with the licence and attribution. Each surface keeps triangles in
+proportion to its area, within a floor and a ceiling, so that a facial muscle keeps its shape and
+a thigh muscle does not weigh down the package.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "src" / "muscle_atlas" / "demo" / "data"
-MUSCLE_TRIANGLES = 1400
-CONTEXT_TRIANGLES = 500
-# Where a standing adult's shoulder lies from the same side's hip muscles (mm, RAS): higher and
-# a little lateral. Coarse on purpose: only the whole-limb pictures show both limbs.
-SHOULDER_FROM_HIP_MM = np.array([0.0, -15.0, 470.0])
-STERNAL_END_FROM_MIDLINE_MM = 15.0
+FOLDER = "zanatomy-whole-body"
+# Triangles per structure: its area (mm²) over these, within (floor, ceiling); bones are context.
+MUSCLE_BUDGET = (60.0, 160, 1400)
+BONE_BUDGET = (150.0, 80, 500)
 RAS_TO_GLTF = np.array([[-1.0, 0, 0], [0, 0, 1.0], [0, 1.0, 0]])  # x = −R, y = S, z = A
 
 
@@ -71,42 +69,22 @@ def write_glb(path: Path, structures: list[tuple[str, np.ndarray, np.ndarray]]) 
     path.write_bytes(struct.pack("<III", 0x46546C67, 2, 12 + len(body)) + body)
 
 
-def budget(name: str) -> int:
-    return MUSCLE_TRIANGLES if "muscle" in name.lower() or "_Muscle_" in name else CONTEXT_TRIANGLES
+def budget(area_mm2: float, per: float, floor: int, ceiling: int) -> int:
+    return int(min(max(area_mm2 / per, floor), ceiling))
 
 
 def main(data: Path) -> None:
-    import trimesh
-
     from muscle_atlas.sources.gltf import read_gltf
 
-    lower = []
-    for path in sorted((data / "vhf-lower-limb").rglob("*.stl")):
-        mesh = trimesh.load(path, force="mesh")
-        lower.append((path.stem, *decimated(np.asarray(mesh.vertices), np.asarray(mesh.faces), budget(path.stem))))
-    upper = [(m.name, *decimated(np.asarray(m.mesh.vertices), np.asarray(m.mesh.faces), budget(m.name)))
-             for m in read_gltf(data / "zanatomy-upper-limb" / "upper-limb.glb")]  # fmt: skip
-
-    def centre(items: list, words: tuple[str, ...]) -> np.ndarray:
-        points = [v for n, v, _ in items if all(w in n for w in words)]
-        return np.vstack(points).mean(axis=0)
-
-    # Height and depth: the shoulder above the right hip. Side: the clavicle's sternal end at the
-    # body's midline (between the two gluteus medius muscles).
-    hip = centre(lower, ("Right", "GluteusMedius"))
-    midline = (hip[0] + centre(lower, ("Left", "GluteusMedius"))[0]) / 2
-    shift = hip + SHOULDER_FROM_HIP_MM - centre(upper, ("deltoid",))
-    clavicle = next(v for n, v, _ in upper if n.startswith("Clavicle"))
-    shift[0] = midline + STERNAL_END_FROM_MIDLINE_MM - float(clavicle[:, 0].min())
-    upper = [(n, v + shift, f) for n, v, f in upper]
-
-    for folder, items, source in (("vhf-lower-limb", lower, data / "vhf-lower-limb"),
-                                  ("zanatomy-upper-limb", upper, data / "zanatomy-upper-limb")):  # fmt: skip
-        target = OUT / folder
-        target.mkdir(parents=True, exist_ok=True)
-        write_glb(target / f"{folder}.glb", items)
-        print(f"{target / f'{folder}.glb'}: {len(items)} structures, {(target / f'{folder}.glb').stat().st_size:,} bytes"
-              f" (from {source})")
+    source = data / FOLDER
+    target = OUT / FOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    for name, numbers in (("muscular", MUSCLE_BUDGET), ("skeletal", BONE_BUDGET)):
+        items = [(m.name, *decimated(np.asarray(m.mesh.vertices), np.asarray(m.mesh.faces), budget(m.mesh.area, *numbers)))
+                 for m in read_gltf(source / f"{name}.glb")]  # fmt: skip
+        path = target / f"{name}.glb"
+        write_glb(path, items)
+        print(f"{path}: {len(items)} structures, {path.stat().st_size:,} bytes (from {source / f'{name}.glb'})")
 
 
 if __name__ == "__main__":

@@ -70,17 +70,26 @@ def test_totalsegmentator_examples(data: Path, tmp_path: Path, volume: str, task
     assert "Apache License 2.0" in (site / "index.html").read_text()
 
 
-def test_demo_builds_the_real_anatomy_atlas_with_its_attribution(tmp_path: Path) -> None:
+def test_demo_builds_the_whole_body_atlas_with_its_attribution(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site = tmp_path / "demo"
     assert main(["demo", "-o", str(site), "--views", "2", "--size", "64", "--no-ssaa", "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"sides: \d+ closed pieces wound inward", out) and "Vastus lateralis: 2 pieces → left, right" in out
     pages = _pages(site)
-    for page in ("muscle/leg/soleus", "muscle/thigh/vastus-lateralis", "muscle/arm/biceps-brachii",
-                 "muscle/forearm/pronator-teres", "muscle/back/latissimus-dorsi", "muscle/abdomen/psoas-major"):  # fmt: skip
+    regions = ("head", "neck", "back", "abdomen", "shoulder", "arm", "forearm", "hip", "thigh", "leg")
+    assert {f"muscle/{r}" for r in regions} <= pages
+    for page in ("muscle/head/masseter", "muscle/head/procerus", "muscle/neck/digastric", "muscle/back/multifidus",
+                 "muscle/abdomen/rectus-abdominis", "muscle/leg/soleus", "muscle/thigh/vastus-lateralis",
+                 "muscle/arm/biceps-brachii", "muscle/forearm/pronator-teres"):  # fmt: skip
         assert page in pages, page
+    home = (site / "index.html").read_text()
+    assert "real anatomy" in home and "one body" in home and "ten regions" in home
+    soleus = (site / "muscle/leg/soleus/index.html").read_text()
+    assert 'class="side-switch"' not in soleus  # the demo's default: both sides shown together
+    assert "Volume (left)" in soleus and "Volume (right)" in soleus
     for page in site.rglob("*.html"):
         text = page.read_text()
-        assert "CC BY-SA 4.0" in text and "Visible Human Female" in text and "Z-Anatomy" in text, page
-    assert "real anatomy" in (site / "index.html").read_text()
+        assert "CC BY-SA 4.0" in text and "Z-Anatomy" in text and "BodyParts3D" in text, page
 
 
 def test_zanatomy_upper_limb_gltf_pages_show_their_muscle(data: Path, tmp_path: Path) -> None:

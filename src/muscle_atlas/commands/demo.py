@@ -1,8 +1,8 @@
 """``muscle-atlas demo``: a real-anatomy atlas from the meshes shipped in the package.
 
-The Visible Human Female lower limb (both sides, CC BY 4.0) and the Z-Anatomy right upper limb
-(CC BY-SA 4.0), decimated to a few hundred kilobytes (``demo/data``, made by
-``scripts/make_demo_data.py``). Nothing to download.
+One body, whole: the Z-Anatomy whole-body muscles and skeleton (CC BY-SA 4.0), all ten regions,
+decimated to about half a megabyte (``demo/data``, made by ``scripts/make_demo_data.py``).
+Nothing to download.
 """
 
 from __future__ import annotations
@@ -18,21 +18,19 @@ from muscle_atlas.site.build import BuildRequest
 from muscle_atlas.site.provenance import Provenance
 
 INTRO = (
-    "This demonstration atlas was built by muscle-atlas from real anatomy shipped with it: the lower "
-    "limbs of the Visible Human Female (both sides) and a Z-Anatomy right upper limb, each surface "
-    "simplified to keep the package small. Every page shows a structure turning in 3D, pictures from "
-    "several directions, its anatomy and the measurements taken from these surfaces. The two limbs come "
-    "from different bodies: the upper limb was placed beside the lower limb for the whole-body pictures."
+    "This demonstration atlas was built by muscle-atlas from real anatomy shipped with it: one body, the "
+    "Z-Anatomy whole-body model of the muscles and the skeleton, every surface simplified to keep the "
+    "package small. All ten regions come from this one model: the head, neck, back and abdomen, the "
+    "shoulder, arm and forearm, the hip, thigh and leg. Each muscle of the model holds both sides in one "
+    "piece of data; muscle-atlas split them into a left and a right muscle by where they lie. Every page "
+    "shows a structure turning in 3D, pictures from several directions, its anatomy and the measurements "
+    "taken from these surfaces."
 )
 ATTRIBUTION = (
-    "Lower limb: adapted (decimated) from the Visible Human Female lower-limb geometry of the Center for "
-    "Orthopaedic Biomechanics, University of Denver (CC BY 4.0). Upper limb: adapted (decimated, moved) "
-    "from Z-Anatomy (CC BY-SA 4.0), which derives from BodyParts3D, (c) The Database Center for Life "
-    "Science (CC BY-SA 2.1 Japan), as exported by the University of Toronto Neuromuscular Fellowship "
-    "project. Renders and models made from the upper limb carry the same licence."
+    "Adapted (decimated) from Z-Anatomy (CC BY-SA 4.0), which derives from BodyParts3D, (c) The Database "
+    "Center for Life Science (CC BY-SA 2.1 Japan), as exported by the human-anatomy viewer project. "
+    "Renders and models made from it carry the same licence."
 )
-
-VHF_PAPER = "Three-dimensional lower extremity musculoskeletal geometry of the Visible Human Female and Male"
 
 
 def demo_source() -> Path:
@@ -46,13 +44,12 @@ def request(output: str, jobs: int | None, settings: RenderSettings) -> BuildReq
         output=output,
         jobs=config.jobs(jobs),
         settings=settings,
-        site=SiteOptions(title="muscle-atlas demo: real lower and upper limbs", intro=INTRO),
+        site=SiteOptions(title="muscle-atlas demo: a whole body", intro=INTRO),
         provenance=Provenance(
-            name="Visible Human Female lower limbs and a Z-Anatomy right upper limb",
+            name="Z-Anatomy whole body: muscles and skeleton",
             licence="CC BY-SA 4.0",
             licence_url="https://creativecommons.org/licenses/by-sa/4.0/",
             attribution=ATTRIBUTION,
-            citations=[(VHF_PAPER, "https://doi.org/10.1038/s41597-022-01905-2")],
         ),
     )
 

@@ -1,3 +1,3 @@
-"""The embedded demo: real anatomy shipped with the package (``data/``), the Visible Human Female
-lower limbs (CC BY 4.0) and a Z-Anatomy right upper limb (CC BY-SA 4.0), decimated; built by
-``muscle-atlas demo`` (:mod:`muscle_atlas.commands.demo`)."""
+"""The embedded demo: real anatomy shipped with the package (``data/``), the Z-Anatomy whole-body
+muscles and skeleton (CC BY-SA 4.0), decimated; built by ``muscle-atlas demo``
+(:mod:`muscle_atlas.commands.demo`)."""
