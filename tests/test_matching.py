@@ -189,6 +189,9 @@ HELD_OUT = [
     ("Tensor fasciae latae", "matched", "hip/tensor-fasciae-latae", "-"),
     ("Pisiform", "context", "bone", "-"),
     ("Trapezium", "context", "bone", "-"),
+    # the zygomatic bone is never the zygomaticus muscle
+    ("zygomatic_left", "context", "bone", "left"),
+    ("zygomaticus_major", "context", "muscle", "-"),
 ]
 
 

@@ -247,17 +247,18 @@ def test_each_vhf_left_muscle_is_where_it_projects_in_every_view(vhf_left) -> No
 
 
 def test_the_poster_is_the_view_in_which_a_structure_shows_most() -> None:
-    """A muscle with a bone plate in front of it (anterior, +y) and a translucent muscle on its
-    left (−x): it shows least from the front, less through the translucent muscle than from the
-    right, where nothing covers it; the still a page opens on is the right one (4 of 4)."""
+    """A muscle with a bone plate in front of it (anterior, +y) and three translucent muscles on
+    its left (−x): it shows least from the front, less through the translucent muscles than from
+    the right, where nothing covers it; the still a page opens on is the right one (4 of 4)."""
     import pyvista as pv
 
     from muscle_atlas.render.workers import poster_view
 
     muscle = pv.Cube(center=(0, 0, 0), x_length=40, y_length=40, z_length=160).triangulate()
     bone = pv.Cube(center=(0, 45, 0), x_length=80, y_length=10, z_length=200).triangulate()
-    beside = pv.Cube(center=(-45, 0, 0), x_length=20, y_length=60, z_length=160).triangulate()
-    items = [SceneItem("m", muscle, "muscle"), SceneItem("b", bone, "bone"), SceneItem("c", beside, "muscle")]
+    beside = [pv.Cube(center=(x, 0, 0), x_length=8, y_length=60, z_length=160).triangulate() for x in (-30, -42, -54)]
+    items = [SceneItem("m", muscle, "muscle"), SceneItem("b", bone, "bone"),
+             *(SceneItem(f"c{i}", mesh, "muscle") for i, mesh in enumerate(beside))]  # fmt: skip
     renderer = Renderer(size=160, ssaa=False)
     renderer.load(items)
     framing = Framing.around(np.vstack([i.mesh.points for i in items]))

@@ -399,3 +399,32 @@ def test_maps_of_a_label_holding_both_legs_are_quantified_per_side(data: Path, t
     assert len(split) == len(sided) > 0 and {k[1] for k in split} == {"left", "right"}
     for key, row in sided.items():
         assert split[key]["n_voxels"] == row["n_voxels"] and split[key]["median"] == row["median"], key
+
+
+def test_whole_body_in_another_frame_and_unit_splits_the_same(data: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """The whole-body nodes as an STL folder in LPS metres (x to the subject's left, y to the
+    back): turned to RAS millimetres first, then split; every side measures as in the glTF."""
+    from muscle_atlas.sources.gltf import read_gltf
+
+    source = data / "zanatomy-whole-body" / "muscular.glb"
+    folder = tmp_path / "lps"
+    folder.mkdir()
+    for node in read_gltf(source):
+        mesh = node.mesh.copy()
+        mesh.vertices = mesh.vertices * np.array([-1.0, -1.0, 1.0]) / 1000.0
+        mesh.export(folder / f"{node.name}.stl")
+    rows = {}
+    for path in (source, folder):
+        assert main(["inspect", str(path), "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        rows[path] = {(r["name"], r["side"]): r for r in result["rows"]}
+    assert "frame turned to RAS+" in result["orientation"][0]
+    assert rows[folder].keys() == rows[source].keys()
+    for key, row in rows[source].items():
+        other = rows[folder][key]
+        if row["volume_ml"] is None:
+            assert other["volume_ml"] is None, key
+        else:
+            assert other["volume_ml"] == pytest.approx(row["volume_ml"], rel=1e-3, abs=2e-3), key
+        assert other["bbox_min_mm"][0] == pytest.approx(row["bbox_min_mm"][0], abs=0.5), key

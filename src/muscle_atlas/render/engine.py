@@ -81,35 +81,51 @@ class Renderer:
         self.light_actors: dict[str, object] = {}  # context detail, where it differs
         self.items: dict[str, SceneItem] = {}
         self._shaded = _ContextShading(self.plotter.renderer)
+        # Each actor's bounds, asked once when it is loaded (its surface never moves), and the
+        # actors the current styles show: every window of every turntable projects them.
+        self._boxes: dict[object, tuple[float, ...]] = {}
+        self._shown: list[object] = []
+        self._painted = False
 
-    def _add(self, mesh: object, name: str) -> object:
-        # render=False: once the plotter has drawn, pyvista would draw the whole scene per actor added.
-        actor = self.plotter.add_mesh(
-            mesh, scalars=None, show_scalar_bar=False, smooth_shading=True, specular=0.15, name=name, render=False
-        )
+    def _add(self, mesh: object) -> object:
+        # render=False: once the plotter has drawn, pyvista would draw the whole scene per actor
+        # added. No name: pyvista looks a name up among all the actors (a scene's load grew with
+        # the square of its structures); ours are kept in ``actors`` and ``light_actors``.
+        actor = self.plotter.add_mesh(mesh, scalars=None, show_scalar_bar=False, smooth_shading=True, specular=0.15,
+                                      render=False)  # fmt: skip
         actor.GetMapper().ScalarVisibilityOff()
         return actor
+
+    def _box(self, actor: object) -> tuple[float, ...]:
+        """The actor's bounds, asked of VTK once. (Asked right when the actor is added, they
+        would run its pipeline before the context shading gives it its colour array.)"""
+        box = self._boxes.get(actor)
+        if box is None:
+            box = self._boxes[actor] = actor.GetBounds()  # type: ignore[attr-defined]
+        return box
 
     def load(self, items: list[SceneItem]) -> None:
         self._base_key = None
         for item in items:
             if item.role == "hidden" or item.key in self.actors:
                 continue
-            self.actors[item.key] = self._add(item.mesh, item.key)
+            self.actors[item.key] = self._add(item.mesh)
             if item.light is not None:
-                self.light_actors[item.key] = self._add(item.light, f"{item.key} (context)")
+                self.light_actors[item.key] = self._add(item.light)
             self.items[item.key] = item
 
     def clear(self) -> None:
         """Remove every structure; the plotter stays for the next scene."""
         self.plotter.clear_actors()
         self.actors, self.light_actors, self.items = {}, {}, {}
+        self._boxes, self._shown = {}, []
         self._shaded.clear()
         self._base_key, self._base = None, {}
 
     def _style(self, highlight: dict[str, Color], framing: Framing) -> None:
         cx, cy, cz = framing.center
         r = framing.half_height
+        self._shown = []
         for key, full in self.actors.items():
             light = self.light_actors.get(key)
             actor = full if key in highlight or light is None else light
@@ -135,9 +151,12 @@ class Renderer:
                 prop.SetColor(*OTHER_CONTEXT)
                 prop.SetOpacity(0.25)
             self._shaded.set(actor, not opaque)
-            xmin, xmax, ymin, ymax, zmin, zmax = actor.GetBounds()
+            xmin, xmax, ymin, ymax, zmin, zmax = self._box(actor)
             inside = zmax >= cz - r and zmin <= cz + r and xmax >= cx - r and xmin <= cx + r
-            actor.SetVisibility(bool(inside and (ymax >= cy - r and ymin <= cy + r)))
+            visible = bool(inside and (ymax >= cy - r and ymin <= cy + r))
+            actor.SetVisibility(visible)
+            if visible:
+                self._shown.append(actor)
 
     def turntable(
         self, highlight: dict[str, Color], framing: Framing, count: int, colours: dict[str, np.ndarray] | None = None
@@ -171,12 +190,14 @@ class Renderer:
                                   smooth_shading=True, specular=0.15, name=name, render=False)  # fmt: skip
             actor.SetVisibility(False)
             painted.append((name, actor))
+        self._painted = bool(painted)
         try:
             frames = [
                 self.view(framing, i, count) if rect is None else self._over(self._base[i], framing, i, count, rect)
                 for i, rect in enumerate(rects)
             ]  # fmt: skip
         finally:
+            self._painted = False
             for name, actor in painted:
                 self.plotter.remove_actor(name, render=False)
                 actor.SetVisibility(True)
@@ -230,7 +251,7 @@ class Renderer:
         for key in highlight:
             for actor in (self.actors.get(key), self.light_actors.get(key)):
                 if actor is not None:
-                    box = actor.GetBounds()  # updates the mapper's input: valid before a first render
+                    box = self._box(actor)
                     if box is not None and box[0] <= box[1]:
                         boxes.append(box)
         if not boxes:
@@ -280,8 +301,12 @@ class Renderer:
             return frame
         # Actors that project outside the window are hidden while it is drawn: on a CPU
         # rasteriser they would cost their vertices for no pixel.
-        shown = [a for a in self.plotter.renderer.GetActors() if a.GetVisibility()]
-        bounds = np.array([a.GetBounds() for a in shown]).reshape(-1, 3, 2)
+        if self._painted:  # surface-map turntables: their coloured copies are drawn instead
+            shown = [a for a in self.plotter.renderer.GetActors() if a.GetVisibility()]
+            bounds = np.array([a.GetBounds() for a in shown]).reshape(-1, 3, 2)
+        else:
+            shown = self._shown
+            bounds = np.array([self._box(a) for a in shown]).reshape(-1, 3, 2)
         corners = np.stack(np.meshgrid([0, 1], [0, 1], [0, 1], indexing="ij"), -1).reshape(8, 3)
         boxes = bounds[:, np.arange(3), corners]  # actor × corner × xyz
         xs, ys = self._project(boxes, framing, index, count)
