@@ -7,6 +7,9 @@ smooth edges but measured 2-3 times slower on llvmpipe than drawing the extra pi
 
 Each structure has two levels of detail: the highlighted one is drawn from its full surface,
 the translucent context from a lighter one, which is most of the triangles in a scene.
+
+Over 500 lines for one cohesive class, :class:`Renderer`: the plotter, its actors and its
+cameras are one state, kept from scene to scene.
 """
 
 from __future__ import annotations
