@@ -74,8 +74,10 @@ def write(text: str) -> None:
     if START in body and END in body:
         body = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, body, flags=re.DOTALL)
     else:
-        body = body.rstrip("\n") + "\n\n## Study atlases\n\n`muscle-atlas study` on the thigh cohort " \
+        body = (
+            body.rstrip("\n") + "\n\n## Study atlases\n\n`muscle-atlas study` on the thigh cohort "
             "(`bench/study_bench.py`).\n\n" + block + "\n"
+        )
     doc.write_text(body, encoding="utf-8")
 
 

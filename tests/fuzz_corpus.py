@@ -63,19 +63,25 @@ def corpus() -> dict[str, bytes]:
         "tables/empty.txt": b"",
         "tables/escape-codes.txt": b'17 255 0 0 1 1 1 "\x1b[2J\x1b[31msoleus"\n',
         # label volumes
-        "volumes/huge-dims.nii": _nifti(_labels(), [("dim", 1, 32767), ("dim", 2, 32767), ("dim", 3, 32767),
-                                                    ("datatype", 0, 64)]),
-        "volumes/billion-voxels.nii.gz": gzip.compress(_nifti(_labels(), [("dim", 1, 10**9), ("dim", 2, 10**9)],
-                                                              nifti2=True), mtime=0),
-        "volumes/gzip-bomb.nii.gz": gzip_bomb(_nifti(_labels(), [("dim", 1, 4096), ("dim", 2, 4096), ("dim", 3, 4096)]),
-                                              4 << 20),
+        "volumes/huge-dims.nii": _nifti(
+            _labels(), [("dim", 1, 32767), ("dim", 2, 32767), ("dim", 3, 32767), ("datatype", 0, 64)]
+        ),
+        "volumes/billion-voxels.nii.gz": gzip.compress(
+            _nifti(_labels(), [("dim", 1, 10**9), ("dim", 2, 10**9)], nifti2=True), mtime=0
+        ),
+        "volumes/gzip-bomb.nii.gz": gzip_bomb(
+            _nifti(_labels(), [("dim", 1, 4096), ("dim", 2, 4096), ("dim", 3, 4096)]), 4 << 20
+        ),
         "volumes/zero-dim.nii": _nifti(_labels(), [("dim", 2, 0)]),
         "volumes/negative-dim.nii": _nifti(_labels(), [("dim", 3, -4)]),
-        "volumes/singular-affine.nii": _nifti(_labels(), [("qform_code", 0, 0), ("sform_code", 0, 1),
-                                                          ("srow_x", 0, 0.0), ("srow_x", 1, 0.0), ("srow_x", 2, 0.0)]),
+        "volumes/singular-affine.nii": _nifti(
+            _labels(),
+            [("qform_code", 0, 0), ("sform_code", 0, 1), ("srow_x", 0, 0.0), ("srow_x", 1, 0.0), ("srow_x", 2, 0.0)],
+        ),
         "volumes/nan-affine.nii": _nifti(_labels(), [("sform_code", 0, 1), ("srow_y", 1, float("nan"))]),
-        "volumes/zero-voxel-size.nii": _nifti(_labels(), [("qform_code", 0, 0), ("sform_code", 0, 0),
-                                                          ("pixdim", 1, 0.0), ("pixdim", 2, 0.0)]),
+        "volumes/zero-voxel-size.nii": _nifti(
+            _labels(), [("qform_code", 0, 0), ("sform_code", 0, 0), ("pixdim", 1, 0.0), ("pixdim", 2, 0.0)]
+        ),
         "volumes/nan-data.nii": _nifti(np.where(_labels() > 0, np.float32("nan"), np.float32(0))),
         "volumes/inf-scale.nii": _nifti(_labels(), [("scl_slope", 0, float("inf"))]),
         "volumes/bogus-datatype.nii": _nifti(_labels(), [("datatype", 0, 999)]),
@@ -90,7 +96,10 @@ def corpus() -> dict[str, bytes]:
         "volumes/text.nii.gz": gzip.compress(b"this is not a NIfTI header\n" * 20, mtime=0),
         "volumes/empty.nii": b"",
         "volumes/extension-garbage.nii": _nifti(_labels(), [("vox_offset", 0, 368.0)])[:348]
-        + b"\x01\0\0\0" + struct.pack("<ii", -16, 4) + b"\0" * 8 + _nifti(_labels())[352:],
+        + b"\x01\0\0\0"
+        + struct.pack("<ii", -16, 4)
+        + b"\0" * 8
+        + _nifti(_labels())[352:],
         # mesh folders (one structure each)
         "meshes/nan-vertices/soleus.obj": b"v nan 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n",
         "meshes/mtllib-dev-zero/soleus.obj": b"mtllib /dev/zero\nusemtl x\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n",
@@ -104,14 +113,22 @@ def corpus() -> dict[str, bytes]:
         "meshes/empty/soleus.ply": b"",
         # glTF scenes
         "gltf/cut.glb": glb_blob(30_000, 40),
-        "gltf/cyclic.gltf": json.dumps({"asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}],
-                                        "nodes": [{"name": "a", "children": [1]}, {"name": "b", "children": [0]}]}).encode(),
+        "gltf/cyclic.gltf": json.dumps(
+            {
+                "asset": {"version": "2.0"},
+                "scene": 0,
+                "scenes": [{"nodes": [0]}],
+                "nodes": [{"name": "a", "children": [1]}, {"name": "b", "children": [0]}],
+            }
+        ).encode(),
         "gltf/outside-buffer.gltf": _gltf_triangle("../../../../../../etc/passwd"),
-        "gltf/nan-translation.glb": glb(json.loads(_gltf_triangle(None).decode().replace('"translation": [0, 0, 0]',
-                                                                                        '"translation": [NaN, 0, 0]')),
-                                        struct.pack("<9f3H", 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 2)),
-        "gltf/huge-vertex.glb": glb(json.loads(_gltf_triangle(None)),
-                                    struct.pack("<9f3H", 3.4e38, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 2)),
+        "gltf/nan-translation.glb": glb(
+            json.loads(_gltf_triangle(None).decode().replace('"translation": [0, 0, 0]', '"translation": [NaN, 0, 0]')),
+            struct.pack("<9f3H", 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 2),
+        ),
+        "gltf/huge-vertex.glb": glb(
+            json.loads(_gltf_triangle(None)), struct.pack("<9f3H", 3.4e38, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 2)
+        ),
         "meshes/huge-coordinates/soleus.stl": b"solid x\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 0 0 0\n"
         b"vertex 0 0 1e308\nendloop\nendfacet\nendsolid x\n",
         # mapping files

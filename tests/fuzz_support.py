@@ -232,8 +232,17 @@ def mesh_files(draw: st.DrawFn) -> tuple[str, bytes]:
     else:
         claimed_v = draw(st.sampled_from([count, 0, 10**9, 2**31, -1]))
         claimed_f = draw(st.sampled_from([len(faces), 0, 10**9, -1]))
-        lines = ["ply", "format ascii 1.0", f"element vertex {claimed_v}", "property float x", "property float y",
-                 "property float z", f"element face {claimed_f}", "property list uchar int vertex_indices", "end_header"]
+        lines = [
+            "ply",
+            "format ascii 1.0",
+            f"element vertex {claimed_v}",
+            "property float x",
+            "property float y",
+            "property float z",
+            f"element face {claimed_f}",
+            "property list uchar int vertex_indices",
+            "end_header",
+        ]
         lines += [" ".join(v) for v in vertices] + [f"{len(f)} {' '.join(str(i - 1) for i in f)}" for f in faces]
     return f"soleus.{kind}", ("\n".join(lines) + "\n").encode()
 

@@ -106,9 +106,7 @@ def test_failed_build_leaves_the_previous_site(built, tmp_path: Path, capsys: py
 
 
 @pytest.mark.parametrize("hostile", ["half-copied volume", "binary table"])
-def test_a_hostile_source_leaves_the_previous_site(
-    hostile: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_hostile_source_leaves_the_previous_site(hostile: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A reader failing mid-build (issue #14): one line, status 2, the previous site untouched."""
     volume, table = small_phantom(tmp_path / "data")
     out = build_site(volume, tmp_path / "site", labels=str(table), views=1, size=64, thumb=16)

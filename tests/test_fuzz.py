@@ -223,9 +223,17 @@ def _valid_scene(meshes: Any) -> None:
 @fuzz(200)
 @given(content=mutated(gltf_seeds(), all_seeds()), suffix=st.sampled_from([".glb", ".gltf"]))
 @example(content=glb_blob(), suffix=".glb")  # a GLB whose binary chunk is cut short
-@example(content=json.dumps({"asset": {"version": "2.0"}, "nodes": [{"mesh": 0}], "meshes": [{"primitives": [
-    {"attributes": {"POSITION": 0}}]}], "accessors": [{"componentType": 5126, "type": "a" * 2000, "bufferView": 0}]}
-).encode(), suffix=".gltf")  # the whole accessor type echoed in the error
+@example(
+    content=json.dumps(
+        {
+            "asset": {"version": "2.0"},
+            "nodes": [{"mesh": 0}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+            "accessors": [{"componentType": 5126, "type": "a" * 2000, "bufferView": 0}],
+        }
+    ).encode(),
+    suffix=".gltf",
+)  # the whole accessor type echoed in the error
 def test_gltf_reader(scratch: Path, content: bytes, suffix: str) -> None:
     from muscle_atlas.sources.gltf import read_gltf
 

@@ -111,7 +111,6 @@ def test_a_turntable_drawn_over_base_frames_is_the_turntable_drawn_whole(phantom
     whole.close()
 
 
-
 def test_context_shaded_on_the_cpu_looks_as_vtk_shades_it(phantom_scene, monkeypatch: pytest.MonkeyPatch) -> None:
     """The translucent context is shaded at its vertices here and drawn unlit: the frames are
     those VTK's per-pixel lighting gives, but for a few edge and highlight pixels."""
@@ -135,6 +134,7 @@ def test_context_shaded_on_the_cpu_looks_as_vtk_shades_it(phantom_scene, monkeyp
         assert (diff > 4).mean() < 0.005 and diff.max() < 48, f"view {index + 1}"
     shaded.close()
     lit.close()
+
 
 def test_a_reduction_window_by_window_is_the_whole_reduction() -> None:
     from muscle_atlas.render.encode import Reducer
@@ -194,6 +194,7 @@ def test_videos_of_odd_sized_frames_lose_a_row_and_a_column(tmp_path: Path) -> N
     for path in write_videos([frame] * 4, [tmp_path / "odd.mp4", tmp_path / "odd.webm"], 8, threads=1):
         first = next(iter(iio.imiter(path, plugin="FFMPEG")))
         assert first.shape == (332, 332, 3) and abs(int(first[100, 100, 0]) - 200) <= 3
+
 
 # --- the 38 VHF left-leg muscles, each recognisably in its own views ---------------------------------
 

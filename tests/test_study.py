@@ -122,8 +122,9 @@ def _synthetic_study(root: Path) -> Path:
     nib.save(nib.Nifti1Image(fat, affine), anat / "sub-01_fat.nii.gz")
     nib.save(nib.Nifti1Image(np.full(data.shape, 35.0, np.float32), affine), anat / "sub-01_acq-x_T2map.nii.gz")
     (root / "dseg.tsv").write_text("index\tname\n1\tSoleus\n2\tTibialis anterior\n3\tGastrocnemius medial head\n")
-    (root / "participants.tsv").write_text("participant_id\tgroup\tsex\tage\theight\tweight\n"
-                                           "sub-01\tControl\tF\t30\t170\t65\n")
+    (root / "participants.tsv").write_text(
+        "participant_id\tgroup\tsex\tage\theight\tweight\nsub-01\tControl\tF\t30\t170\t65\n"
+    )
     return root
 
 
@@ -244,8 +245,9 @@ def test_volumes_and_z_scores_agree_with_an_independent_computation(cohort_site:
     for (item, muscle, side), volume in expected.items():
         per_subject[(item.split("_")[0][4:], muscle, side)].append(volume)
     for (item, muscle, side), volume in expected.items():
-        reference = [np.mean(v) for (s, m, d), v in per_subject.items()
-                     if m == muscle and d == side and groups[s] == "Control"]
+        reference = [
+            np.mean(v) for (s, m, d), v in per_subject.items() if m == muscle and d == side and groups[s] == "Control"
+        ]
         z = (volume - np.mean(reference)) / np.std(reference, ddof=1)
         assert float(table[(item, muscle, side)]["z"]) == pytest.approx(z, rel=1e-4, abs=1e-5), (item, muscle, side)
 
@@ -263,7 +265,7 @@ def test_tables_pages_and_repeat_acquisitions(cohort_site: Path) -> None:
         heading = re.search(r"Repeat acquisitions side by side: (\w+) and (\w+)", html)
         assert heading, subject
         first, second = heading.groups()
-        assert f"<th scope=\"col\">{second} − {first}</th>" in html
+        assert f'<th scope="col">{second} − {first}</th>' in html
         assert html.count("Difference, % of mean") == 2  # volume and maximal cross-section
         assert html.count('class="study-thumb"') >= 4
     muscle = (cohort_site / "muscle" / "thigh" / "vastus-lateralis" / "index.html").read_text()
@@ -423,5 +425,5 @@ def test_study_table_in_atlas_toml(tmp_path: Path, data: Path) -> None:
     toml.write_text('[study]\nrenders = "some"\njobs = -1\n')
     with pytest.raises(StudyError, match=r"study\.renders: must be none, reference or all.*study\.jobs: must be 0"):
         request_from(argparse.Namespace(**{**vars(args), "config": str(toml)}))
-    toml.write_text('[study]\nwho = 1\n')
+    toml.write_text("[study]\nwho = 1\n")
     assert main(["study", "--config", str(toml)]) == 2

@@ -112,8 +112,15 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "jobs": int,
     },
     "output": {"folder": str, "format": str, "reference_redirects": bool},
-    "study": {"folder": str, "manifest": str, "reference_group": str, "renders": str, "jobs": int, "scheduler": str,
-              "strict": bool},  # values checked by study_request
+    "study": {
+        "folder": str,
+        "manifest": str,
+        "reference_group": str,
+        "renders": str,
+        "jobs": int,
+        "scheduler": str,
+        "strict": bool,
+    },  # values checked by study_request
     "licence": {"name": str, "url": str, "holder": str, "dataset": str, "citation": str, "citation_url": str, "notice": str},
 }
 
@@ -229,7 +236,7 @@ _MAX_PROBLEMS = 8
 
 
 def _choices(values: tuple[str, ...]) -> str:
-    """"all, both or each"."""
+    """ "all, both or each"."""
     return ", ".join(values[:-1]) + " or " + values[-1]
 
 

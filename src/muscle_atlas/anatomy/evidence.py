@@ -93,6 +93,7 @@ def superior_evidence(placed: list[Placed], scale: float = 1.0) -> list[np.ndarr
     """Region above region, within a side: vectors pointing superior. A pair whose centroids
     lie much closer than their regions' heights differ (a small field of view, where the
     regions meet) is left out: its direction is mostly horizontal."""
+
     def region_side(p: Placed) -> tuple | None:
         s = _structure(p.match)
         region = s.region if s else None
@@ -115,6 +116,7 @@ def superior_evidence(placed: list[Placed], scale: float = 1.0) -> list[np.ndarr
 def _pair_evidence(placed: list[Placed], first: set[str], second: set[str], own_only: bool) -> list[np.ndarray]:
     """Within each region and side: the centroid of structures named with a word of ``first``
     minus that of those named with ``second``."""
+
     def key(p: Placed) -> tuple | None:
         s = _structure(p.match)
         if s is None or s.region is None:

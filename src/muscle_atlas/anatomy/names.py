@@ -38,6 +38,7 @@ CATEGORY_NAMES = {
 
 MAX_WORDS = 16  # words of a name that spelling correction and candidates look at
 
+
 def _stem(word: str) -> str:
     if len(word) > 4 and word.endswith("s") and not word.endswith(("us", "is", "ss")):
         return word[:-1]

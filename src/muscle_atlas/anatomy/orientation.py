@@ -225,10 +225,14 @@ def side_conflicts(placed: list[Placed], to_ras: np.ndarray, overall: bool = Tru
     if not pairs:
         return []
     if sum(left > right for left, right in pairs) > len(pairs) / 2:
-        return [] if not overall else [
-            "the structures labelled left lie on the subject's right and those labelled right on the left: "
-            "either the side labels are swapped or the image is mirrored (the classic L/R flip)"
-        ]
+        return (
+            []
+            if not overall
+            else [
+                "the structures labelled left lie on the subject's right and those labelled right on the left: "
+                "either the side labels are swapped or the image is mirrored (the classic L/R flip)"
+            ]
+        )
     midline = float(np.median([(left + right) / 2 for left, right in pairs]))
     wrong = [p for p in placed if p.match.side in ("left", "right") and (p.match.side == "left") == (x_of[id(p)] > midline)]
     return [

@@ -184,7 +184,9 @@ def print_inspection(inspection: Inspection) -> None:
     table.add_column("warnings", style="yellow")
     for row in inspection.rows:
         cells = [str(row.label)] if is_volume else []
-        cells += [row.name, *([row.side or ""] if sided else []),
+        cells += [
+            row.name,
+            *([row.side or ""] if sided else []),
             str(row.count),
             f"{row.volume_ml:.2f}" if row.volume_ml is not None else "-",
             _fmt_box(row),

@@ -57,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     outcome = run_study(request)
     report = outcome.report
-    print(f"{len(report.processed)} segmentations processed, {len(report.cached)} from the cache, "
-          f"{len(report.failed)} failed; site in {time.perf_counter() - started:.1f} s → {outcome.output}")
+    print(
+        f"{len(report.processed)} segmentations processed, {len(report.cached)} from the cache, "
+        f"{len(report.failed)} failed; site in {time.perf_counter() - started:.1f} s → {outcome.output}"
+    )
     findings = outcome.data.findings
     if findings:
         print(f"quality control: {len(findings)} findings in {len({f.item for f in findings})} segmentations "

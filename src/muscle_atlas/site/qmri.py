@@ -158,17 +158,21 @@ def histograms(q: Quantities, path: str, ident: str, title: str) -> list[dict]:
             [f"{fmt(edges[i])}–{fmt(edges[i + 1])}", *(fmt(shares[s][i], 2) for s in sides)]
             for i in range(len(edges) - 1) if any(found[s]["counts"][i] for s in sides)
         ]  # fmt: skip
-        figures.append({
-            "id": f"{ident}-hist-{index}",
-            "title": figure_title,
-            "svg": histogram_svg(f"{ident}-hist-{index}", figure_title, desc, shown, series, axis, "Voxels (%)"),
-            "table": {
-                "caption": f"{figure_title}: share of the eroded mask's voxels per bin (%); empty bins left out",
-                "columns": [f"{name_text} ({unit})" if unit else name_text,
-                            *(f"{SIDE_LABEL[s] if s != 'none' else 'Voxels'} (%)" for s in sides)],
-                "rows": table_rows,
-            },
-        })
+        figures.append(
+            {
+                "id": f"{ident}-hist-{index}",
+                "title": figure_title,
+                "svg": histogram_svg(f"{ident}-hist-{index}", figure_title, desc, shown, series, axis, "Voxels (%)"),
+                "table": {
+                    "caption": f"{figure_title}: share of the eroded mask's voxels per bin (%); empty bins left out",
+                    "columns": [
+                        f"{name_text} ({unit})" if unit else name_text,
+                        *(f"{SIDE_LABEL[s] if s != 'none' else 'Voxels'} (%)" for s in sides),
+                    ],
+                    "rows": table_rows,
+                },
+            }
+        )
     return figures
 
 
@@ -254,8 +258,10 @@ def _line_figure(ident: str, title: str, desc: str, series: list[Series], table:
         "svg": line_svg(ident, title, desc, series, xlabel, ylabel, zero=zero),
         "table": {
             "caption": f"{title}: values per slice",
-            "columns": ["Slice position (mm)",
-                        *(f"{column}, {SIDE_LABEL[s].lower()}" if s != "none" else column for s in sides)],
+            "columns": [
+                "Slice position (mm)",
+                *(f"{column}, {SIDE_LABEL[s].lower()}" if s != "none" else column for s in sides),
+            ],
             "rows": [[fmt(x, 4), *(fmt(values.get(s)) for s in sides)] for x, values in sorted(table.items())],
         },
     }

@@ -232,13 +232,10 @@ def check_nifti_header(path: Path, error: type[AtlasError] = SourceError) -> Non
     end = max(int(offset), size + 4) + voxels * itemsize
     stored = path.stat().st_size
     if not compressed and end > stored:
-        raise error(
-            f"truncated or corrupt file (the header promises {end} bytes, the file has {stored})", path
-        )
+        raise error(f"truncated or corrupt file (the header promises {end} bytes, the file has {stored})", path)
     if compressed and end > stored * GZIP_MAX_RATIO + 4096:
         raise error(
-            f"truncated or corrupt file (the header promises {end:.3g} bytes, "
-            f"more than a {stored}-byte gzip file can hold)",
+            f"truncated or corrupt file (the header promises {end:.3g} bytes, more than a {stored}-byte gzip file can hold)",
             path,
         )
 

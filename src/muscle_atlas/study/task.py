@@ -217,8 +217,20 @@ def _quantify(item: Item, options: TaskOptions, split, affine, path: Path, out: 
     )  # fmt: skip
     result = quantify(LabelVolume(path, split.data, affine), split.matches, specs)
     write_tables(result, out / QUANTITIES)
-    keep = ("structure", "side", "map", "unit", "erosion_voxels", "n_voxels", "coverage", "mean", "median", "sd",
-            "p25", "p75")
+    keep = (
+        "structure",
+        "side",
+        "map",
+        "unit",
+        "erosion_voxels",
+        "n_voxels",
+        "coverage",
+        "mean",
+        "median",
+        "sd",
+        "p25",
+        "p75",
+    )
     rows = [{k: _plain(row.get(k)) for k in keep} for row in result.rows]
     infos = [{"name": m.name, "unit": m.unit, "kind": m.kind, "files": [Path(f).name for f in m.files]} for m in result.maps]
     return rows, infos, list(result.warnings)

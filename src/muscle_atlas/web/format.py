@@ -70,7 +70,7 @@ def scale(name: str, unit: str) -> tuple[float, str]:
 
 
 def label_of(name: str, unit: str, short: bool = False) -> str:
-    """"Fat fraction (%)", "Mean diffusivity, MD (10⁻³ mm²/s)"; short: "MD (10⁻³ mm²/s)", "FA"."""
+    """ "Fat fraction (%)", "Mean diffusivity, MD (10⁻³ mm²/s)"; short: "MD (10⁻³ mm²/s)", "FA"."""
     base = (SHORT if short else NAMES).get(name, name)
     if not short and name in SHORT and SHORT[name] != base:
         base = f"{base}, {SHORT[name]}"
