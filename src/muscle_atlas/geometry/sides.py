@@ -16,9 +16,9 @@ matching and orientation, in RAS+ (x points to the subject's right), and:
    would cut a leg in two.
 2. sends each connected piece of an unsided structure to the side where its centre lies. A
    piece lying across the midline (at least :data:`STRADDLE_SHARE` of it on each side) is cut
-   there when the structure is a limb's (two legs touching in a label volume) or has pieces on
-   both sides besides; a structure made only of such pieces is one unsided structure (the
-   diaphragm, orbicularis oris).
+   there when the structure is a limb's (two legs touching in a label volume) or has other
+   pieces that lie on a side; a structure made only of such pieces is one unsided structure
+   (the diaphragm, orbicularis oris).
 3. gives a side written in the label's name, or in a mapping file, precedence over position:
    such a structure is not split (orientation reports a side label that contradicts position).
 
@@ -163,7 +163,7 @@ def assign(pieces: list[Piece], shares_left: list[float], limb: bool) -> list[st
             sides.append("right")
         else:
             sides.append("cut")
-    if "cut" in sides and not limb and set(sides) == {"cut"}:
+    if not limb and set(sides) == {"cut"}:
         return None
     return sides
 
