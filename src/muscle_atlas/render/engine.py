@@ -89,6 +89,7 @@ class Renderer:
         self._boxes: dict[object, tuple[float, ...]] = {}
         self._shown: list[object] = []
         self._painted = False
+        self._drawn: set[int] | None = None  # ids of the actors a window draws (None: all shown)
 
     def _add(self, mesh: object) -> object:
         # render=False: once the plotter has drawn, pyvista would draw the whole scene per actor
@@ -318,12 +319,14 @@ class Renderer:
         hidden = [a for a, out in zip(shown, outside, strict=True) if out]
         for actor in hidden:
             actor.SetVisibility(False)
+        self._drawn = {id(a) for a, out in zip(shown, outside, strict=True) if not out}
         try:
             _, right, up = self._axes(framing, index, count)
             half = self.window / 2
             offset = right * ((x0 + x1) / 2 - half) - up * ((y0 + y1) / 2 - half)
             patch = self._draw(framing, index, count, offset, x1 - x0, y1 - y0)
         finally:
+            self._drawn = None
             for actor in hidden:
                 actor.SetVisibility(True)
         s = self.scale
@@ -356,7 +359,7 @@ class Renderer:
         camera.up = (0.0, 0.0, 1.0)
         camera.parallel_scale = scale
         camera.clipping_range = (distance - framing.half_height * 3, distance + framing.half_height * 3)
-        self._shaded.light((dx, dy, dz))
+        self._shaded.light((dx, dy, dz), self._drawn if self._drawn is not None else {id(a) for a in self._shown})
 
     def _reduce(self, image: np.ndarray) -> np.ndarray:
         if self.scale == 1.0:
@@ -408,10 +411,11 @@ class _ContextShading:
         self.actors: dict[int, tuple[object, np.ndarray, np.ndarray, object]] = {}  # id → actor, normals, colours, array
         self.cache: dict[tuple, np.ndarray] = {}
         self.shown: set[int] = set()
-        self.direction: tuple | None = None
+        self.colour: dict[int, tuple] = {}  # id → the colour its style gave it
+        self.filled: dict[int, tuple] = {}  # id → (direction, colour) its colours are shaded for
 
     def clear(self) -> None:
-        self.actors, self.cache, self.shown, self.direction = {}, {}, set(), None
+        self.actors, self.cache, self.shown, self.colour, self.filled = {}, {}, set(), {}, {}
 
     def set(self, actor: object, translucent: bool) -> None:
         """Shade ``actor`` here (translucent) or by VTK (opaque)."""
@@ -427,7 +431,7 @@ class _ContextShading:
         prop.LightingOff()
         mapper.ScalarVisibilityOn()
         self.shown.add(id(actor))
-        self.direction = None  # colours to fill for the next view
+        self.colour[id(actor)] = prop.GetColor()
 
     def _prepare(self, actor: object) -> tuple | None:
         from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
@@ -457,11 +461,14 @@ class _ContextShading:
             return None
         return [(light, light.GetIntensity(), np.array(light.GetDiffuseColor())) for light in lights if light.GetSwitch()]
 
-    def light(self, direction: tuple[float, float, float]) -> None:
-        """Colours of the shaded actors for the camera just placed, looking along -``direction``."""
-        if not self.shown or self.direction == direction:
+    def light(self, direction: tuple[float, float, float], drawn: set[int] | None = None) -> None:
+        """Colours of the shaded actors for the camera just placed, looking along -``direction``:
+        of those among ``drawn`` (ids; None: all), unless shaded for it already. A window hides
+        most of a scene's actors: their colours wait until they are drawn."""
+        todo = [key for key in self.shown if (drawn is None or key in drawn)
+                and self.filled.get(key) != (direction, self.colour[key])]  # fmt: skip
+        if not todo:
             return
-        self.direction = direction
         lights = self._lights()
         if lights is None:
             return
@@ -476,16 +483,16 @@ class _ContextShading:
             towards.append((vector / np.linalg.norm(vector), intensity * colour))
         viewer = np.array(camera.GetPosition()) - np.array(camera.GetFocalPoint())
         viewer /= np.linalg.norm(viewer)
-        for key in self.shown:
+        for key in todo:
             actor, unit, colours, array = self.actors[key]
-            prop = actor.GetProperty()  # type: ignore[attr-defined]
-            cache_key = (key, direction, prop.GetColor())
+            cache_key = (key, direction, self.colour[key])
             shaded = self.cache.get(cache_key)
             if shaded is None:
-                shaded = self._shade(unit, prop, towards, viewer)
+                shaded = self._shade(unit, actor.GetProperty(), towards, viewer)  # type: ignore[attr-defined]
                 self.cache[cache_key] = shaded
             colours[:] = shaded
             array.Modified()
+            self.filled[key] = cache_key[1:]
 
     @staticmethod
     def _shade(unit: np.ndarray, prop: object, towards: list, viewer: np.ndarray) -> np.ndarray:
