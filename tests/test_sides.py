@@ -428,3 +428,19 @@ def test_whole_body_in_another_frame_and_unit_splits_the_same(data: Path, tmp_pa
         else:
             assert other["volume_ml"] == pytest.approx(row["volume_ml"], rel=1e-3, abs=2e-3), key
         assert other["bbox_min_mm"][0] == pytest.approx(row["bbox_min_mm"][0], abs=0.5), key
+
+
+def test_a_label_at_the_top_of_int32_splits_into_wider_values() -> None:
+    top = np.iinfo(np.int32).max
+    data = np.zeros((40, 10, 8), np.int32)
+    data[4:12, 2:8, 1:7] = top  # soleus, both legs
+    data[28:36, 2:8, 1:7] = top
+    data[5:11, 8:10, 2:6] = 7  # tibialis anterior, both legs
+    data[29:35, 8:10, 2:6] = 7
+    volume = _volume(data)
+    result, split = split_sides(Source(volume.path, volume=volume), [_match(str(top), "leg/soleus"),
+                                                                     _match("7", "leg/tibialis-anterior")])  # fmt: skip
+    assert split.two_sides and volume.data.dtype == np.int64
+    soleus = [m for m in result if m.path == "leg/soleus"]
+    assert {m.side for m in soleus} == {"left", "right"}
+    assert all((volume.data == int(m.key)).sum() == 8 * 6 * 6 for m in soleus) and int(soleus[0].key) > top

@@ -273,7 +273,8 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
         present = [s for s in SIDES if s in sides or "cut" in sides]
         if out is None:
             largest = next_value + 2 * len(candidates)
-            dtype = volume.data.dtype if np.can_cast(np.min_scalar_type(largest), volume.data.dtype) else np.int32
+            wider = np.int32 if largest < 2**31 else np.int64
+            dtype = volume.data.dtype if np.can_cast(np.min_scalar_type(largest), volume.data.dtype) else wider
             out = volume.data.astype(dtype, copy=True)
         new = {}
         for side in present:
