@@ -80,6 +80,7 @@ class Renderer:
         self.plotter.renderer.SetUseOIT(False)
         self.plotter.set_background(background)
         self.plotter.enable_parallel_projection()
+        self.plotter.camera_set = True  # placed by _place_camera: pyvista must not reset it when it draws
         self.actors: dict[str, object] = {}  # full detail
         self.light_actors: dict[str, object] = {}  # context detail, where it differs
         self.items: dict[str, SceneItem] = {}
@@ -90,6 +91,16 @@ class Renderer:
         self._shown: list[object] = []
         self._painted = False
         self._drawn: set[int] | None = None  # ids of the actors a window draws (None: all shown)
+
+    def resize(self, size: int, align: int) -> None:
+        """Draw ``size`` pixels square from now on, windows aligned to ``align`` (the plotter
+        and its scene stay; the base frames go)."""
+        if (size, align) == (self.size, self.align):
+            return
+        self.size, self.align = size, align
+        self.window = round(size * self.scale)
+        self.plotter.window_size = (self.window, self.window)
+        self._base_key, self._base = None, {}
 
     def _add(self, mesh: object) -> object:
         # render=False: once the plotter has drawn, pyvista would draw the whole scene per actor
@@ -220,8 +231,12 @@ class Renderer:
         self._base_frames(framing, count, stills)
         shown = []
         for index in stills:
-            # Every other pixel each way: the same choice, a quarter of the work.
-            frame, base = frames[index][::2, ::2].astype(np.int16), self._base[index][::2, ::2].astype(np.int16)
+            # A frame drawn over its base frame differs from it only inside its window; and every
+            # other pixel each way gives the same choice for a quarter of the work.
+            x0, y0, x1, y1 = self.windows[index] or (0, 0, self.size, self.size)
+            x0, y0 = x0 + x0 % 2, y0 + y0 % 2  # the same pixels of the grid as a whole frame's
+            frame = frames[index][y0:y1:2, x0:x1:2].astype(np.int16)
+            base = self._base[index][y0:y1:2, x0:x1:2].astype(np.int16)
             difference = np.abs(frame - base).max(axis=2)
             shown.append(int(difference[difference > SHOWN_DIFFERENCE].sum()))
         return shown
@@ -350,15 +365,17 @@ class Renderer:
         return self._reduce(np.ascontiguousarray(image))
 
     def _place_camera(self, framing: Framing, index: int, count: int, offset: np.ndarray, scale: float) -> None:
-        camera = self.plotter.camera
+        # VTK's own camera: pyvista's properties reset the clipping range and go through its
+        # attribute checks on every set (a twentieth of a whole-body turntable's time).
+        camera = self.plotter.renderer.GetActiveCamera()
         dx, dy, dz = view_direction(index, count)
         cx, cy, cz = np.array(framing.center, dtype=float) + offset
         distance = framing.half_height * 10
-        camera.focal_point = (cx, cy, cz)
-        camera.position = (cx + dx * distance, cy + dy * distance, cz + dz * distance)
-        camera.up = (0.0, 0.0, 1.0)
-        camera.parallel_scale = scale
-        camera.clipping_range = (distance - framing.half_height * 3, distance + framing.half_height * 3)
+        camera.SetFocalPoint(cx, cy, cz)
+        camera.SetPosition(cx + dx * distance, cy + dy * distance, cz + dz * distance)
+        camera.SetViewUp(0.0, 0.0, 1.0)
+        camera.SetParallelScale(scale)
+        camera.SetClippingRange(distance - framing.half_height * 3, distance + framing.half_height * 3)
         self._shaded.light((dx, dy, dz), self._drawn if self._drawn is not None else {id(a) for a in self._shown})
 
     def _reduce(self, image: np.ndarray) -> np.ndarray:
