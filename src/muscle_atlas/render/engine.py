@@ -89,6 +89,10 @@ class Renderer:
         # actors the current styles show: every window of every turntable projects them.
         self._boxes: dict[object, tuple[float, ...]] = {}
         self._shown: list[object] = []
+        self._shown_boxes = np.zeros((0, 3, 2))  # their boxes (actor × xyz × min/max)
+        self._styled_for: Framing | None = None  # the framing the styles are for (None: restyle all)
+        self._styled: dict[str, Color] = {}  # what they highlight
+        self._shown_of: dict[str, object] = {}  # structure → its actor drawn
         self._painted = False
         self._drawn: set[int] | None = None  # ids of the actors a window draws (None: all shown)
 
@@ -120,7 +124,7 @@ class Renderer:
         return box
 
     def load(self, items: list[SceneItem]) -> None:
-        self._base_key = None
+        self._base_key = self._styled_for = None
         for item in items:
             if item.role == "hidden" or item.key in self.actors:
                 continue
@@ -133,45 +137,60 @@ class Renderer:
         """Remove every structure; the plotter stays for the next scene."""
         self.plotter.clear_actors()
         self.actors, self.light_actors, self.items = {}, {}, {}
-        self._boxes, self._shown = {}, []
+        self._boxes, self._shown, self._styled_for = {}, [], None
         self._shaded.clear()
         self._base_key, self._base = None, {}
 
     def _style(self, highlight: dict[str, Color], framing: Framing) -> None:
+        """Style the scene for ``highlight`` in ``framing``. Within one framing only the structures
+        highlighted before or now change: a turntable restyles a few actors, not the scene's
+        hundreds (work that grew with structures times turntables)."""
+        if self._styled_for != framing:
+            keys: object = list(self.actors)
+            self._styled_for, self._styled, self._shown_of = framing, {}, {}
+        else:
+            keys = set(self._styled) | set(highlight)
+        for key in keys:  # type: ignore[attr-defined]
+            self._style_one(key, highlight.get(key), framing)
+        self._styled = dict(highlight)
+        self._shown = list(self._shown_of.values())
+        self._shown_boxes = np.array([self._box(a) for a in self._shown]).reshape(-1, 3, 2)
+
+    def _style_one(self, key: str, colour: Color | None, framing: Framing) -> None:
         cx, cy, cz = framing.center
         r = framing.half_height
-        self._shown = []
-        for key, full in self.actors.items():
-            light = self.light_actors.get(key)
-            actor = full if key in highlight or light is None else light
-            if light is not None:
-                (light if actor is full else full).SetVisibility(False)
-            prop = actor.GetProperty()
-            item = self.items[key]
-            # Translucent surfaces show only their front faces: half the fragments, and a
-            # cleaner look than seeing each muscle's far side through its near side. Opaque
-            # closed surfaces hide their back faces themselves: culled, they cost a quarter less.
-            opaque = key in highlight or item.role == "bone"
-            prop.SetBackfaceCulling(not opaque or item.closed)
-            if key in highlight:
-                prop.SetColor(*highlight[key])
-                prop.SetOpacity(1.0)
-            elif item.role == "bone":
-                prop.SetColor(*BONE)
-                prop.SetOpacity(1.0)
-            elif item.role == "muscle":
-                prop.SetColor(*MUSCLE_CONTEXT)
-                prop.SetOpacity(0.12)
-            else:
-                prop.SetColor(*OTHER_CONTEXT)
-                prop.SetOpacity(0.25)
-            self._shaded.set(actor, not opaque)
-            xmin, xmax, ymin, ymax, zmin, zmax = self._box(actor)
-            inside = zmax >= cz - r and zmin <= cz + r and xmax >= cx - r and xmin <= cx + r
-            visible = bool(inside and (ymax >= cy - r and ymin <= cy + r))
-            actor.SetVisibility(visible)
-            if visible:
-                self._shown.append(actor)
+        full, light = self.actors[key], self.light_actors.get(key)
+        actor = full if colour is not None or light is None else light
+        if light is not None:
+            (light if actor is full else full).SetVisibility(False)
+        prop = actor.GetProperty()  # type: ignore[attr-defined]
+        item = self.items[key]
+        # Translucent surfaces show only their front faces: half the fragments, and a
+        # cleaner look than seeing each muscle's far side through its near side. Opaque
+        # closed surfaces hide their back faces themselves: culled, they cost a quarter less.
+        opaque = colour is not None or item.role == "bone"
+        prop.SetBackfaceCulling(not opaque or item.closed)
+        if colour is not None:
+            prop.SetColor(*colour)
+            prop.SetOpacity(1.0)
+        elif item.role == "bone":
+            prop.SetColor(*BONE)
+            prop.SetOpacity(1.0)
+        elif item.role == "muscle":
+            prop.SetColor(*MUSCLE_CONTEXT)
+            prop.SetOpacity(0.12)
+        else:
+            prop.SetColor(*OTHER_CONTEXT)
+            prop.SetOpacity(0.25)
+        self._shaded.set(actor, not opaque)
+        xmin, xmax, ymin, ymax, zmin, zmax = self._box(actor)
+        inside = zmax >= cz - r and zmin <= cz + r and xmax >= cx - r and xmin <= cx + r
+        visible = bool(inside and (ymax >= cy - r and ymin <= cy + r))
+        actor.SetVisibility(visible)  # type: ignore[attr-defined]
+        if visible:
+            self._shown_of[key] = actor
+        else:
+            self._shown_of.pop(key, None)
 
     def turntable(
         self, highlight: dict[str, Color], framing: Framing, count: int, colours: dict[str, np.ndarray] | None = None
@@ -324,8 +343,7 @@ class Renderer:
             shown = [a for a in self.plotter.renderer.GetActors() if a.GetVisibility()]
             bounds = np.array([a.GetBounds() for a in shown]).reshape(-1, 3, 2)
         else:
-            shown = self._shown
-            bounds = np.array([self._box(a) for a in shown]).reshape(-1, 3, 2)
+            shown, bounds = self._shown, self._shown_boxes
         corners = np.stack(np.meshgrid([0, 1], [0, 1], [0, 1], indexing="ij"), -1).reshape(8, 3)
         boxes = bounds[:, np.arange(3), corners]  # actor × corner × xyz
         xs, ys = self._project(boxes, framing, index, count)
