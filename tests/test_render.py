@@ -132,6 +132,22 @@ def test_a_turntable_after_another_is_the_turntable_drawn_first(phantom_scene) -
     fresh.close()
 
 
+def test_a_scene_loaded_for_its_framing_draws_the_same_frames(phantom_scene) -> None:
+    """Structures that never reach a framing's views are not loaded: fewer actors, same pixels."""
+    items, where = phantom_scene
+    soleus = next(k for k, w in where.items() if w == "leg/soleus:left")
+    framing = Framing.around(np.asarray(items[soleus].mesh.points))  # a close framing: much is outside
+    cut, whole = Renderer(size=160, ssaa=True, align=20), Renderer(size=160, ssaa=True, align=20)
+    cut.load(list(items.values()), framing)
+    whole.load(list(items.values()))
+    assert 0 < len(cut.actors) < len(whole.actors)
+    a = cut.turntable({soleus: HIGHLIGHT}, framing, 4)
+    b = whole.turntable({soleus: HIGHLIGHT}, framing, 4)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    cut.close()
+    whole.close()
+
+
 def test_context_shaded_on_the_cpu_looks_as_vtk_shades_it(phantom_scene, monkeypatch: pytest.MonkeyPatch) -> None:
     """The translucent context is shaded at its vertices here and drawn unlit: the frames are
     those VTK's per-pixel lighting gives, but for a few edge and highlight pixels."""

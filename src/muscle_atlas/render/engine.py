@@ -123,10 +123,14 @@ class Renderer:
             box = self._boxes[actor] = actor.GetBounds()  # type: ignore[attr-defined]
         return box
 
-    def load(self, items: list[SceneItem]) -> None:
+    def load(self, items: list[SceneItem], framing: Framing | None = None) -> None:
+        """Add the items; with ``framing`` (the scene's), only those that reach into its box: a
+        whole-body scene holds every structure of the body, and a region's views show a part."""
         self._base_key = self._styled_for = None
         for item in items:
             if item.role == "hidden" or item.key in self.actors:
+                continue
+            if framing is not None and not _reaches(item, framing):
                 continue
             self.actors[item.key] = self._add(item.mesh)
             if item.light is not None:
@@ -151,7 +155,8 @@ class Renderer:
         else:
             keys = set(self._styled) | set(highlight)
         for key in keys:  # type: ignore[attr-defined]
-            self._style_one(key, highlight.get(key), framing)
+            if key in self.actors:  # (not when loaded for a framing it does not reach)
+                self._style_one(key, highlight.get(key), framing)
         self._styled = dict(highlight)
         self._shown = list(self._shown_of.values())
         self._shown_boxes = np.array([self._box(a) for a in self._shown]).reshape(-1, 3, 2)
@@ -425,6 +430,20 @@ class Renderer:
 
     def close(self) -> None:
         self.plotter.close()
+
+
+def _reaches(item: SceneItem, framing: Framing) -> bool:
+    """Whether the item's box meets the framing's cube. What lies outside it is outside every
+    view: the views turn about the vertical axis through the cube's centre and show ± its half
+    size across and up, so a point further than that along x, y or z is never in one."""
+    centre, r = np.asarray(framing.center), framing.half_height
+    for mesh in (item.mesh, item.light):
+        if mesh is None:
+            continue
+        bounds = np.asarray(mesh.bounds).reshape(3, 2)  # type: ignore[attr-defined]
+        if np.all(bounds[:, 1] >= centre - r) and np.all(bounds[:, 0] <= centre + r):
+            return True
+    return False
 
 
 class _ContextShading:

@@ -149,7 +149,7 @@ def render_scene(args: tuple) -> dict[str, int | None]:
     for job in jobs:
         if renderer is None:
             renderer = _renderer(settings, size, None if own_stills else (VIDEO_SIZE,))
-            renderer.load(items)  # type: ignore[attr-defined]
+            renderer.load(items, job.framing)  # type: ignore[attr-defined]
         frames = renderer.turntable(job.highlight, job.framing, settings.frames, job.colours)  # type: ignore[attr-defined]
         over = (renderer.windows, renderer.base_frame, job.scene)  # type: ignore[attr-defined]
         videos = to_video(frames, *over)
