@@ -1,0 +1,178 @@
+"""The subject pages of the study site: the subject index, searchable and paged, and a page per
+subject with every muscle's z-scores and repeat acquisitions side by side.
+
+The index page holds the first :data:`PAGE_ROWS` subjects; ``site.js`` fetches the whole list
+(``data/subjects.json``, linked from the page) when the reader searches, sorts or turns a page,
+and draws one page at a time, so the page stays small at any number of subjects. Without
+JavaScript the first page and the list as CSV (``data/subjects.csv``) remain.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+from muscle_atlas.study import groupstats as stats
+from muscle_atlas.study.aggregate import SIDE_ORDER, Variable
+from muscle_atlas.study.pages import FINDING_KINDS, SIDE_NAMES, StudyPages, count, short, value_text, z_text
+from muscle_atlas.web.context import cell
+from muscle_atlas.web.format import file_size, fmt, signed
+
+PAGE_ROWS = 50  # subjects per page of the index
+
+
+class SubjectPages(StudyPages):
+    def _subject_rows(self) -> tuple[list[str], list[list]]:
+        """The index's columns and one row per subject; a cell is a text, a number (sorted as one)
+        or [text, sort value, URL relative to the index page]."""
+        d = self.data
+        flagged: dict[str, int] = defaultdict(int)
+        for f in d.findings:
+            flagged[d.results[f.item]["item"]["subject"]] += 1
+        failed: dict[str, int] = defaultdict(int)
+        for f in d.failures.values():
+            failed[f["item"]["subject"]] += 1
+        categories = self.categories()
+        rows = []
+        for subject in d.subjects():
+            person = d.participant(subject)
+            items = d.items_of(subject)
+            acquisitions = ", ".join(sorted(r["item"]["acquisition"] or "—" for r in items)) or "—"
+            atlas = [self.options.atlases[r["id"]] for r in items if r["id"] in self.options.atlases]
+            qc = str(flagged[subject]) + (f" + {failed[subject]} failed" if failed[subject] else "")
+            age = person.age_years if person.age_years is not None else person.age
+            rows.append([
+                [f"sub-{subject}", subject, f"sub-{subject}/"], person.group or "n/a", person.sex or "—",
+                [person.age or "—", age if age != "" else ""], *(person.extra.get(k) or "—" for k in categories),
+                acquisitions, [qc, flagged[subject] + 100 * failed[subject]],
+                ["atlas", 1, self.url("subject/", atlas[0])] if atlas else ["—", 0],
+            ])  # fmt: skip
+        columns = ["Subject", "Group", "Sex", "Age", *(k.replace("_", " ").capitalize() for k in categories),
+                   "Acquisitions", "QC findings", "3D atlas"]  # fmt: skip
+        return columns, rows
+
+    def subjects_index(self) -> dict:
+        columns, rows = self._subject_rows()
+        json_path = self.write_json("data/subjects.json", {"columns": columns, "rows": rows})
+        csv_path = self.out / "data" / "subjects.csv"
+        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows([c[0] if isinstance(c, list) else c for c in row] for row in rows)
+
+        def table_cell(c: object) -> dict:
+            if isinstance(c, list):
+                return cell(c[0], c[1], c[2] if len(c) > 2 else None)
+            return cell(str(c))
+
+        shown = [[table_cell(c) for c in row] for row in rows[:PAGE_ROWS]]
+        table = {"caption": "Subjects of the study", "columns": columns, "rows": shown}
+        n = len(rows)
+        return self.page("subject/", "subjects", "Subjects", [("Subjects", "subject/")], table=table, total=n,
+                         page_rows=PAGE_ROWS, pages=max(1, -(-n // PAGE_ROWS)),
+                         shown=f"{min(n, PAGE_ROWS):,}", total_text=count(n, "subject"),
+                         json={"url": "../data/subjects.json", "size": file_size(json_path)},
+                         csv={"url": "../data/subjects.csv", "size": file_size(csv_path)})  # fmt: skip
+
+    def subject_page(self, here: str, subject: str) -> dict:
+        d = self.data
+        person = d.participant(subject)
+        facts = [("Group", (person.group or "n/a") + (" (reference)" if person.group == d.reference_group else "")),
+                 ("Sex", person.sex or "—"), ("Age", person.age or "—")]  # fmt: skip
+        if person.height_m:
+            facts.append(("Height", f"{fmt(person.height_m)} m"))
+        if person.weight_kg:
+            facts.append(("Mass", f"{fmt(person.weight_kg)} kg"))
+        facts += [(k.replace("_", " ").capitalize(), v) for k, v in person.extra.items() if v]
+        items = sorted(d.items_of(subject), key=lambda r: (r["item"]["session"], r["item"]["acquisition"]))
+        failures = [f for f in d.failures.values() if f["item"]["subject"] == subject]
+        sessions: dict[str, list[dict]] = {}
+        for result in items:
+            sessions.setdefault(result["item"]["session"], []).append(result)
+        zvars = [v for v in d.variables if v.z and (v.key in ("volume", "max_csa") or v.group)]
+        blocks = []
+        for session, results in sessions.items():
+            acquisitions = [self._acquisition(here, r, zvars) for r in results]
+            blocks.append({"session": session, "acquisitions": acquisitions,
+                           "repeats": self._repeats(results) if len(results) > 1 else None})  # fmt: skip
+        findings = [{"text": f.text, "kind": FINDING_KINDS[f.kind]} for r in items for f in self.findings_of(r["id"])]
+        first = d.subject_items.get(subject, [])
+        averaged = None
+        if len(first) > 1:
+            averaged = ("Group statistics use this subject's mean over " +
+                        ", ".join(d.results[i]["item"]["acquisition"] or i for i in first) + ".")  # fmt: skip
+        return self.page(here, "subject", f"sub-{subject}", [("Subjects", "subject/"), (f"sub-{subject}", here)],
+                         subheadline=", ".join(x for x in (person.group, person.sex, person.age) if x),
+                         facts=[{"label": k, "value": v} for k, v in facts], sessions=blocks, findings=findings,
+                         failures=[{"item": f["id"], "error": f["error"]} for f in failures], averaged=averaged,
+                         qc_url=self.url(here, "qc/"), z_limit=stats.Z_LIMIT, reference=d.reference_group)  # fmt: skip
+
+    def _acquisition(self, here: str, result: dict, zvars: list[Variable]) -> dict:
+        d = self.data
+        item = result["id"]
+        columns = []
+        for v in zvars:
+            label = short(v)
+            columns.append({"text": f"{label} ({v.unit})" if v.unit else label, "hidden": ""})
+            columns.append({"text": "z", "hidden": f" of the {label.lower()}"})
+        rows = []
+        for path in self.muscles():
+            for side in SIDE_ORDER:
+                if (item, path, side, "volume") not in d.values:
+                    continue
+                cells = []
+                for v in zvars:
+                    value = d.values.get((item, path, side, v.key))
+                    cells.append(cell(value_text(value), value if value is not None else ""))
+                    z = d.z.get((item, path, side, v.key))
+                    cells.append({**z_text(z), "z": True})
+                slices = d.values.get((item, path, side, "slices"))
+                rows.append({"muscle": self.muscle_name(path), "url": self.muscle_url(here, path),
+                             "side": SIDE_NAMES[side], "cells": cells,
+                             "slices": str(int(slices)) if slices is not None else "—"})  # fmt: skip
+        grid = result["grid"]
+        info = result["thumb_info"]
+        atlas = self.options.atlases.get(item)
+        label = result["item"]["acquisition"] or "segmentation"
+        return {
+            "id": item, "label": label, "columns": columns, "rows": rows, "log": result["log"],
+            "thumb": {"url": self.thumb_url(here, item), "width": info["width"], "height": info["height"],
+                      "alt": f"Mid-thigh axial slice {info['slice']} of {info['slices']} of {item}: labels coloured per "
+                             "muscle, the subject's right on the image's left, anterior up"},
+            "grid": f"{grid['shape'][0]}×{grid['shape'][1]}×{grid['shape'][2]} voxels of "
+                    f"{' × '.join(fmt(v, 3) for v in grid['voxel_mm'])} mm; {grid['slices_total']} slices of "
+                    f"{fmt(grid['slice_mm'], 3)} mm",
+            "file": Path(result["item"]["segmentation"]).name, "maps": result.get("maps", []),
+            "atlas_url": self.url(here, atlas) if atlas else None,
+        }  # fmt: skip
+
+    def _repeats(self, results: list[dict]) -> dict:
+        """Repeat acquisitions side by side: each against the first, difference and percent of their mean."""
+        d = self.data
+        first = results[0]
+        labels = [r["item"]["acquisition"] or r["id"] for r in results]
+        tables = []
+        for var, title in (("volume", "Volume (mL)"), ("max_csa", "Maximal cross-sectional area (cm²)")):
+            rows = []
+            for path in self.muscles():
+                for side in SIDE_ORDER:
+                    values = [d.values.get((r["id"], path, side, var)) for r in results]
+                    if all(v is None for v in values):
+                        continue
+                    cells = [value_text(v) for v in values]
+                    a = values[0]
+                    for b in values[1:]:
+                        if a is None or b is None:
+                            cells += ["—", "—"]
+                            continue
+                        diff = b - a
+                        mean = (a + b) / 2
+                        cells.append(signed(diff))
+                        cells.append(f"{signed(100 * diff / mean, 2)} %" if mean else "—")
+                    rows.append([self.muscle_name(path), SIDE_NAMES[side], *cells])
+            columns = ["Muscle", "Side", *labels]
+            for label in labels[1:]:
+                columns += [f"{label} − {labels[0]}", "Difference, % of mean"]
+            tables.append({"caption": f"{title}: {' and '.join(labels)} side by side", "columns": columns, "rows": rows})
+        return {"labels": labels, "tables": tables, "first": first["id"]}
