@@ -34,7 +34,7 @@ class MusclePages(StudyPages):
                 if all(v is None for v in values):
                     continue
                 slices = d.subject_values.get((subject, path, LEGS, "slices"))
-                writer.writerow([f"sub-{subject}", d.group_of(subject),
+                writer.writerow([f"sub-{subject}", self.group_of(subject),
                                  *("" if v is None else f"{v:.6g}" for v in values),
                                  "" if slices is None else f"{slices:.6g}"])  # fmt: skip
         return file_size(target)
@@ -43,9 +43,9 @@ class MusclePages(StudyPages):
         d = self.data
         rows = []
         for path in self.muscles():
-            volumes = d.group_values(path, "volume")
+            volumes = self.group_values(path, "volume")
             ref_volume = stats.describe([v for _, v in volumes.get(d.reference_group, [])])
-            ref_csa = stats.describe([v for _, v in d.group_values(path, "max_csa").get(d.reference_group, [])])
+            ref_csa = stats.describe([v for _, v in self.group_values(path, "max_csa").get(d.reference_group, [])])
             n = sum(len(v) for v in volumes.values())
             rows.append([cell(self.muscle_name(path), url=f"{slug(path)}/"), cell(f"{n:,}", n),
                          cell(median_iqr(ref_volume), ref_volume.median or ""),
@@ -58,8 +58,8 @@ class MusclePages(StudyPages):
 
     def _figure(self, path: str, var: Variable, ident: str) -> dict | None:
         d = self.data
-        values = d.group_values(path, var.key)
-        groups = [(g, [v for _, v in values.get(g, [])]) for g in d.groups() if values.get(g)]
+        values = self.group_values(path, var.key)
+        groups = [(g, [v for _, v in values.get(g, [])]) for g in self.groups if values.get(g)]
         if not groups:
             return None
         name = self.muscle_name(path)
@@ -67,7 +67,7 @@ class MusclePages(StudyPages):
         title = f"{var.label} of the {name.lower()} by group (mean of both legs)"
         svg = group_plot_svg(ident, title, describe_groups(groups, var.unit), groups, label, d.reference_group)
         rows, every = [], True
-        for g in d.groups():
+        for g in self.groups:
             pairs = values.get(g, [])
             if len(pairs) > POINTS_MAX:  # the plot draws a density and these values as points
                 every = False
@@ -83,10 +83,10 @@ class MusclePages(StudyPages):
 
     def _group_table(self, path: str, var: Variable) -> dict:
         d = self.data
-        values = d.group_values(path, var.key)
+        values = self.group_values(path, var.key)
         reference = [v for _, v in values.get(d.reference_group, [])]
         rows = []
-        for g in d.groups():
+        for g in self.groups:
             x = [v for _, v in values.get(g, [])]
             if not x:
                 continue
@@ -134,12 +134,12 @@ class MusclePages(StudyPages):
                          "poster": self.url(here, pages[path]["poster"]), "item": item,
                          "subject_url": self.subject_url(here, d.results[item]["item"]["subject"])}  # fmt: skip
                 break
-        n = sum(len(v) for v in d.group_values(path, "volume").values())
+        n = sum(len(v) for v in self.group_values(path, "volume").values())
         has_mass = any(v.key == "volume_per_height_mass" for v in shown)
         notes = []
         if not has_mass:
             notes.append("No volume normalised by height × mass: participants.tsv gives no height and weight.")
-        counts = f"{count(n, 'subject')} in {count(len(d.groups()), 'group')}"
+        counts = f"{count(n, 'subject')} in {count(len(self.groups), 'group')}"
         return self.page(here, "muscle", name, [("Muscles", "muscle/"), (name, here)],
                          subheadline=f"{counts}; reference group {d.reference_group}.",
                          coverage=self._coverage(path), sections=sections, atlas=atlas, notes=notes,

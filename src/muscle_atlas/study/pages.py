@@ -101,6 +101,10 @@ class StudyPages:
                 slices[path].append(value)
         self._slices = slices  # path → slices covered of every segmentation and side
         self._muscles = sorted((p for p in data.structures if p in with_values), key=lambda p: self.muscle_name(p).lower())
+        self.subjects = data.subjects()  # sorted, with or without a result
+        self.groups = data.groups()  # the reference first
+        self._group_of = {s: data.group_of(s) for s in self.subjects}
+        self._group_values: dict[tuple[str, str], dict[str, list[tuple[str, float]]]] = {}
         self._findings_of: dict[str, list] = defaultdict(list)  # item → its findings
         for f in data.findings:
             self._findings_of[f.item].append(f)
@@ -144,6 +148,22 @@ class StudyPages:
     def thumb_url(self, here: str, item: str) -> str:
         return self.url(here, f"assets/qc/{item}.png")
 
+    def group_of(self, subject: str) -> str:
+        return self._group_of.get(subject) or self.data.group_of(subject)
+
+    def group_values(self, path: str, var: str) -> dict[str, list[tuple[str, float]]]:
+        """Group → [(subject, value)]: :meth:`StudyData.group_values` (mean of both legs), kept."""
+        key = (path, var)
+        if key not in self._group_values:
+            out: dict[str, list[tuple[str, float]]] = defaultdict(list)
+            values = self.data.subject_values
+            for subject in self.data.subject_items:
+                value = values.get((subject, path, LEGS, var))
+                if value is not None:
+                    out[self.group_of(subject)].append((subject, value))
+            self._group_values[key] = out
+        return self._group_values[key]
+
     def findings_of(self, item: str) -> list:
         return self._findings_of.get(item, [])
 
@@ -151,7 +171,7 @@ class StudyPages:
         """The participants' own columns that sort them into a few categories (a site, a dataset, a
         scanner): at most :data:`CATEGORIES_MAX` values, and fewer values than subjects."""
         if not hasattr(self, "_categories"):
-            people = [self.data.participant(s) for s in self.data.subjects()]
+            people = [self.data.participant(s) for s in self.subjects]
             values: dict[str, set[str]] = defaultdict(set)
             for person in people:
                 for key, value in person.extra.items():

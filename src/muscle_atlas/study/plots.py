@@ -50,16 +50,19 @@ def beyond_whiskers(values: Sequence[float]) -> list[int]:
 
 
 def density(values: Sequence[float], y0: float, y1: float) -> tuple[np.ndarray, np.ndarray]:
-    """(ys, densities scaled to a maximum of 1) of a Gaussian KDE over the values' range."""
-    from scipy.stats import gaussian_kde
-
+    """(ys, densities scaled to a maximum of 1) over the values' range: a Gaussian kernel density
+    estimate with Scott's bandwidth (σ n^(−1/5)), computed on the values binned finely (512 bins:
+    linear in the number of values)."""
     x = np.asarray(values, dtype=float)
     lo, hi = float(x.min()), float(x.max())
     ys = np.linspace(max(y0, lo), min(y1, hi), DENSITY_STEPS)
-    if hi <= lo or np.ptp(x) == 0:
+    sd = float(x.std(ddof=1)) if x.size > 1 else 0.0
+    if hi <= lo or sd == 0:
         return ys, np.ones_like(ys)
-    sample = x if x.size <= 5000 else np.random.default_rng(0).choice(x, 5000, replace=False)
-    dens = gaussian_kde(sample)(ys)
+    bandwidth = sd * x.size ** (-1 / 5)
+    counts, edges = np.histogram(x, bins=512, range=(lo, hi))
+    centres = (edges[:-1] + edges[1:]) / 2
+    dens = (counts[None, :] * np.exp(-0.5 * ((ys[:, None] - centres[None, :]) / bandwidth) ** 2)).sum(axis=1)
     return ys, dens / (dens.max() or 1.0)
 
 

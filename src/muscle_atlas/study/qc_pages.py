@@ -61,7 +61,7 @@ class QCPages(StudyPages):
         return {
             "id": item, "label": self.item_label(result["item"]), "level": LEVELS[card["level"]],
             "subject_url": self.subject_url(here, result["item"]["subject"]),
-            "group": d.group_of(result["item"]["subject"]),
+            "group": self.group_of(result["item"]["subject"]),
             "thumb": {"url": self.thumb_url(here, item), "width": info["width"], "height": info["height"],
                       "alt": f"Mid-thigh axial slice {info['slice']} of {info['slices']} of {item}, labels coloured "
                              "per muscle, the subject's right on the image's left"},

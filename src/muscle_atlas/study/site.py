@@ -57,7 +57,7 @@ class StudySiteWriter(MusclePages, SubjectPages, QCPages):
             here = f"muscle/{slug(path)}/"
             self.render(here, "study_muscle.html", self.muscle_page(here, path))
         self.render("subject/", "study_subjects.html", self.subjects_index())
-        for subject in self.data.subjects():
+        for subject in self.subjects:
             here = f"subject/sub-{subject}/"
             self.render(here, "study_subject.html", self.subject_page(here, subject))
         for here, page in self.qc_pages():
@@ -83,7 +83,7 @@ class StudySiteWriter(MusclePages, SubjectPages, QCPages):
         for path in self.muscles():
             index.append(SearchEntry(self.muscle_name(path), f"muscle/{slug(path)}/", "muscle",
                                      f"{path} group distributions volume cross-sectional area"))  # fmt: skip
-        for subject in self.data.subjects():
+        for subject in self.subjects:
             person = self.data.participant(subject)
             items = [r["item"]["acquisition"] for r in self.data.items_of(subject)]
             text = " ".join([person.group, person.sex, person.age, *person.extra.values(), *items])
@@ -125,7 +125,7 @@ class StudySiteWriter(MusclePages, SubjectPages, QCPages):
     def _glance(self, by_group: dict[str, list[str]]) -> tuple[list[dict], list[dict]]:
         """The cohort at a glance: bars of the subjects per group, sex and category (site, dataset…),
         and a table of subjects per group and category value."""
-        people = [self.data.participant(s) for s in self.data.subjects()]
+        people = [self.data.participant(s) for s in self.subjects]
         charts = [{"title": "Subjects per group", "counts": [(g, len(s)) for g, s in by_group.items()]}]
         sexes = Counter(p.sex or "not given" for p in people)
         if len(sexes) > 1 or "not given" not in sexes:
@@ -151,16 +151,16 @@ class StudySiteWriter(MusclePages, SubjectPages, QCPages):
     def _home(self) -> dict:
         d = self.data
         n_items = len(d.results) + len(d.failures)
-        subjects = d.subjects()
+        subjects = self.subjects
         repeats = sum(1 for s in subjects if len(d.items_of(s)) > 1)
         intro = (f"{count(len(subjects), 'subject')}, {count(n_items, 'segmentation')}"
                  + (f" ({count(repeats, 'subject')} with repeat acquisitions)" if repeats else "")
                  + f", {len(self.muscles())} muscles, measured per leg. Group statistics compare each group with "
                  f"the reference group, {d.reference_group}.")  # fmt: skip
-        by_group: dict[str, list[str]] = {g: [] for g in d.groups()}
+        by_group: dict[str, list[str]] = {g: [] for g in self.groups}
         for subject in subjects:
-            by_group[d.group_of(subject)].append(subject)
-        missing_ref = not any(d.group_of(s) == d.reference_group for s in d.subject_items)
+            by_group[self.group_of(subject)].append(subject)
+        missing_ref = not any(self.group_of(s) == d.reference_group for s in d.subject_items)
         charts, crosses = self._glance(by_group)
         return self.page("", "home", self.options.title, [], intro=intro, demographics=self._demographics(by_group),
                          charts=charts, crosses=crosses, n_subjects=count(len(subjects), "subject"),

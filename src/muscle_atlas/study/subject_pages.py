@@ -13,6 +13,8 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
 from muscle_atlas.study import groupstats as stats
 from muscle_atlas.study.aggregate import SIDE_ORDER, Variable
 from muscle_atlas.study.pages import FINDING_KINDS, SIDE_NAMES, StudyPages, count, short, value_text, z_text
@@ -35,7 +37,7 @@ class SubjectPages(StudyPages):
             failed[f["item"]["subject"]] += 1
         categories = self.categories()
         rows = []
-        for subject in d.subjects():
+        for subject in self.subjects:
             person = d.participant(subject)
             items = d.items_of(subject)
             acquisitions = ", ".join(sorted(r["item"]["acquisition"] or "—" for r in items)) or "—"
@@ -116,27 +118,35 @@ class SubjectPages(StudyPages):
             label = short(v)
             columns.append({"text": f"{label} ({v.unit})" if v.unit else label, "hidden": ""})
             columns.append({"text": "z", "hidden": f" of the {label.lower()}"})
-        rows = []
+        limit = escape(f"{stats.Z_LIMIT:g}")
+        rows = []  # HTML: 40 rows × 7 cells on each of 10,000 pages is much faster written here than by Jinja
         for path in self.muscles():
             for side in SIDE_ORDER:
                 if (item, path, side, "volume") not in d.values:
                     continue
-                cells = []
+                parts = [f'<tr>\n<th scope="row"><a href="{escape(self.muscle_url(here, path))}">'
+                         f"{escape(self.muscle_name(path))}</a></th><td>{SIDE_NAMES[side]}</td>"]  # fmt: skip
                 for v in zvars:
                     value = d.values.get((item, path, side, v.key))
-                    cells.append(cell(value_text(value), value if value is not None else ""))
-                    z = d.z.get((item, path, side, v.key))
-                    cells.append({**z_text(z), "z": True})
+                    sort = "" if value is None else f' data-sort="{value!r}"'
+                    parts.append(f"<td{sort}>{value_text(value)}</td>")
+                    z = z_text(d.z.get((item, path, side, v.key)))
+                    sort = f' data-sort="{z["sort"]}"' if z["sort"] else ""
+                    if z["flag"]:
+                        parts.append(f'<td class="z z-out"{sort}><span aria-hidden="true">{z["flag"]} </span>{z["text"]}'
+                                     f'<span class="visually-hidden"> (beyond ±{limit})</span></td>')  # fmt: skip
+                    else:
+                        parts.append(f'<td class="z"{sort}>{z["text"]}</td>')
                 slices = d.values.get((item, path, side, "slices"))
-                rows.append({"muscle": self.muscle_name(path), "url": self.muscle_url(here, path),
-                             "side": SIDE_NAMES[side], "cells": cells,
-                             "slices": str(int(slices)) if slices is not None else "—"})  # fmt: skip
+                parts.append(f"<td>{int(slices) if slices is not None else '—'}</td>\n</tr>")
+                rows.append("".join(parts))
+        rows_html = Markup("\n".join(rows))  # noqa: S704 - every text above is escaped or a number
         grid = result["grid"]
         info = result["thumb_info"]
         atlas = self.options.atlases.get(item)
         label = result["item"]["acquisition"] or "segmentation"
         return {
-            "id": item, "label": label, "columns": columns, "rows": rows, "log": result["log"],
+            "id": item, "label": label, "columns": columns, "rows_html": rows_html, "log": result["log"],
             "thumb": {"url": self.thumb_url(here, item), "width": info["width"], "height": info["height"],
                       "alt": f"Mid-thigh axial slice {info['slice']} of {info['slices']} of {item}: labels coloured per "
                              "muscle, the subject's right on the image's left, anterior up"},
