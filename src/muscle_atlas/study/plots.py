@@ -1,7 +1,8 @@
 """Group plots as inline SVG, readable without JavaScript: per group a box plot (median, quartiles,
 whiskers to the furthest value within 1.5 IQR) and beside it a strip of every subject's value or,
-for a group of more than :data:`POINTS_MAX` subjects, its density (a violin: a Gaussian kernel
-density estimate, Scott's bandwidth) with only the values beyond the whiskers as points. A plot's
+for a group of more than :data:`POINTS_MAX` subjects, the density of its values within the whiskers
+(a violin: a Gaussian kernel density estimate, Scott's bandwidth) and the values beyond them as
+points. A plot's
 size is then bounded by the number of groups, not of subjects.
 
 Each plot has a ``<title>`` and ``<desc>`` (named by ``aria-labelledby``) summarising it in words;
@@ -131,7 +132,7 @@ def group_plot_svg(ident: str, title: str, desc: str, groups: Sequence[tuple[str
                     parts.append(f'<circle class="point" cx="{sx + dx:.1f}" cy="{py(value):.1f}" r="3.3" '
                                  f'fill="{POINT_COLOUR}"/>')  # fmt: skip
             else:
-                ys, dens = density(values, y0, y1)
+                ys, dens = density([v for v in values if low <= v <= high], low, high)
                 right = [f"{sx + VIOLIN_HALF * w:.1f},{py(y):.1f}" for y, w in zip(ys, dens, strict=True)]
                 left = [f"{sx - VIOLIN_HALF * w:.1f},{py(y):.1f}" for y, w in zip(ys[::-1], dens[::-1], strict=True)]
                 parts.append(f'<polygon class="density" points="{" ".join(right + left)}" fill="{POINT_COLOUR}" '

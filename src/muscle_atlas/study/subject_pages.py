@@ -22,12 +22,13 @@ from muscle_atlas.web.context import cell
 from muscle_atlas.web.format import file_size, fmt, signed
 
 PAGE_ROWS = 50  # subjects per page of the index
+LINK = "{}/"  # a subject's page, from the index, by the text of its first cell
 
 
 class SubjectPages(StudyPages):
     def _subject_rows(self) -> tuple[list[str], list[list]]:
-        """The index's columns and one row per subject; a cell is a text, a number (sorted as one)
-        or [text, sort value, URL relative to the index page]."""
+        """The index's columns and one row per subject; a cell is a text, a number or [text, URL
+        relative to the index page]; the first, the subject, links to ``sub-X/`` (:data:`LINK`)."""
         d = self.data
         flagged: dict[str, int] = defaultdict(int)
         for f in d.findings:
@@ -42,13 +43,11 @@ class SubjectPages(StudyPages):
             items = d.items_of(subject)
             acquisitions = ", ".join(sorted(r["item"]["acquisition"] or "—" for r in items)) or "—"
             atlas = [self.options.atlases[r["id"]] for r in items if r["id"] in self.options.atlases]
-            qc = str(flagged[subject]) + (f" + {failed[subject]} failed" if failed[subject] else "")
-            age = person.age_years if person.age_years is not None else person.age
+            qc = flagged[subject] if not failed[subject] else f"{flagged[subject]} + {failed[subject]} failed"
             rows.append([
-                [f"sub-{subject}", subject, f"sub-{subject}/"], person.group or "n/a", person.sex or "—",
-                [person.age or "—", age if age != "" else ""], *(person.extra.get(k) or "—" for k in categories),
-                acquisitions, [qc, flagged[subject] + 100 * failed[subject]],
-                ["atlas", 1, self.url("subject/", atlas[0])] if atlas else ["—", 0],
+                f"sub-{subject}", person.group or "n/a", person.sex or "—", person.age or "—",
+                *(person.extra.get(k) or "—" for k in categories), acquisitions, qc,
+                ["atlas", self.url("subject/", atlas[0])] if atlas else "—",
             ])  # fmt: skip
         columns = ["Subject", "Group", "Sex", "Age", *(k.replace("_", " ").capitalize() for k in categories),
                    "Acquisitions", "QC findings", "3D atlas"]  # fmt: skip
@@ -56,20 +55,18 @@ class SubjectPages(StudyPages):
 
     def subjects_index(self) -> dict:
         columns, rows = self._subject_rows()
-        json_path = self.write_json("data/subjects.json", {"columns": columns, "rows": rows})
+        json_path = self.write_json("data/subjects.json", {"columns": columns, "link": LINK, "rows": rows})
         csv_path = self.out / "data" / "subjects.csv"
         with csv_path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
             writer.writerows([c[0] if isinstance(c, list) else c for c in row] for row in rows)
 
-        def table_cell(c: object) -> dict:
-            if isinstance(c, list):
-                return cell(c[0], c[1], c[2] if len(c) > 2 else None)
-            return cell(str(c))
+        def table_row(row: list) -> list[dict]:
+            first = cell(row[0], url=LINK.format(row[0]))
+            return [first, *(cell(c[0], url=c[1]) if isinstance(c, list) else cell(str(c)) for c in row[1:])]
 
-        shown = [[table_cell(c) for c in row] for row in rows[:PAGE_ROWS]]
-        table = {"caption": "Subjects of the study", "columns": columns, "rows": shown}
+        table = {"caption": "Subjects of the study", "columns": columns, "rows": [table_row(r) for r in rows[:PAGE_ROWS]]}
         n = len(rows)
         return self.page("subject/", "subjects", "Subjects", [("Subjects", "subject/")], table=table, total=n,
                          page_rows=PAGE_ROWS, pages=max(1, -(-n // PAGE_ROWS)),

@@ -267,12 +267,10 @@ function initTables() {
 
 /* Paged tables (.paged-table): the first page is HTML; the whole list (the a.paged-source link:
    JSON {columns, rows}) is fetched on the first search, sort or page turn, then filtered, sorted
-   and drawn one page at a time. A cell: a text, a number, or [text, sort value, URL]. */
+   and drawn one page at a time. A cell: a text, a number, or [text, URL]; the first cell links to
+   the JSON's "link" with {} replaced by its text. */
 function cellText(c) { return Array.isArray(c) ? String(c[0]) : String(c); }
-function cellKey(c) {
-  var k = Array.isArray(c) ? c[1] : c;
-  return typeof k === 'number' ? { n: k, s: String(k) } : parseKey(String(k == null ? '' : k).trim());
-}
+function cellKey(c) { return typeof c === 'number' ? { n: c, s: String(c) } : parseKey(cellText(c).trim()); }
 function initPaged() {
   $$('.paged-table').forEach(function (box) {
     var form = $('.paged-filter', box), input = form && $('input', form), table = $('table.paged', box),
@@ -280,7 +278,7 @@ function initPaged() {
       status = $('.paged-status', box), pos = $('.paged-position', box), source = $('a.paged-source', box),
       size = +box.getAttribute('data-page-rows') || 50, total = +box.getAttribute('data-total') || 0,
       steps = nav ? $$('button[data-step]', nav) : [], data = null, loading = null, shown = null, page = 0,
-      sortCol = -1, sortDir = 1, query = '', timer, seq = 0;
+      sortCol = -1, sortDir = 1, query = '', link = '', timer, seq = 0;
     if (!body || !head || !source) return;
     function say(m) { if (status) status.textContent = m; }
     function load() {
@@ -288,6 +286,7 @@ function initPaged() {
         if (!r.ok) throw new Error(r.status);
         return r.json();
       }).then(function (j) {
+        link = j.link || '';
         data = (j.rows || []).map(function (row, i) { return { row: row, i: i, text: ' ' + words(row.map(cellText).join(' ')).join(' ') }; });
         if (!shown) shown = data.slice();
         return data;
@@ -308,7 +307,8 @@ function initPaged() {
       part.forEach(function (x) {
         var tr = el('tr');
         x.row.forEach(function (c, col) {
-          var td = el(col ? 'td' : 'th', col ? null : { scope: 'row' }), u = Array.isArray(c) && c[2];
+          var td = el(col ? 'td' : 'th', col ? null : { scope: 'row' }),
+            u = Array.isArray(c) ? c[1] : !col && link ? link.replace('{}', cellText(c)) : '';
           if (u) td.appendChild(el('a', { href: u }, cellText(c))); else td.textContent = cellText(c);
           tr.appendChild(td);
         });
