@@ -485,7 +485,8 @@ def test_the_subject_index_and_qc_pages_stay_small_at_10000_subjects(population_
     html = index.read_text(encoding="utf-8")
     assert first_load(index)[0] < 200_000
     assert html.count("<tr>") == 1 + 50  # the header and the first page
-    assert "The first 50 of 10,000 subjects." in html and 'href="../data/subjects.csv"' in html
+    assert "1–50 of 10,000 subjects." in html and 'href="../data/subjects.csv"' in html
+    assert len(list(population_site.glob("subject/page-*/index.html"))) == 199  # linked from page to page
     listing = json.loads((population_site / "data" / "subjects.json").read_text(encoding="utf-8"))
     assert len(listing["rows"]) == 10_000 and listing["columns"][:4] == ["Subject", "Group", "Sex", "Age"]
     assert "Site" in listing["columns"]

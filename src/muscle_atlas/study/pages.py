@@ -82,6 +82,29 @@ def slug(path: str) -> str:
     return path.strip("/")
 
 
+def paged_here(first: str, number: int) -> str:
+    """The folder of page ``number`` of a paged list whose first page is at ``first`` ("qc/")."""
+    return first if number == 1 else f"{first}page-{number}/"
+
+
+def pager(first: str, number: int, pages: int) -> dict:
+    """A paged list's navigation (the ``pager`` macro of ``_macros.html``), from page ``number``:
+    previous, the first, last and nearby pages (gaps marked), next; every page links its neighbours,
+    so the whole list is reachable without JavaScript."""
+    here = paged_here(first, number)
+    wanted = sorted({1, pages, *range(max(1, number - 2), min(pages, number + 2) + 1)})
+    links: list[dict] = []
+    previous = 0
+    for n in wanted:
+        if n - previous > 1:
+            links.append({"gap": True, "number": 0, "url": "", "current": False})
+        links.append({"gap": False, "number": n, "url": context.url(here, paged_here(first, n)), "current": n == number})
+        previous = n
+    return {"links": links if pages > 1 else [],
+            "previous": context.url(here, paged_here(first, number - 1)) if number > 1 else None,
+            "next": context.url(here, paged_here(first, number + 1)) if number < pages else None}  # fmt: skip
+
+
 class StudyPages:
     """The study data, the options and the shared parts of every page."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from muscle_atlas.study import groupstats as stats
 from muscle_atlas.study.aggregate import LR_RANGE
-from muscle_atlas.study.pages import FINDING_KINDS, StudyPages
+from muscle_atlas.study.pages import FINDING_KINDS, StudyPages, paged_here, pager
 
 QC_PAGE = 25  # segmentations per page
 FINDINGS_SHOWN = 8  # findings listed per segmentation (the rest on its subject's page)
@@ -25,20 +25,7 @@ LEVELS = ("High", "Medium", "Low")
 
 def qc_here(number: int) -> str:
     """The folder of the QC page ``number`` (1 is ``qc/``)."""
-    return "qc/" if number == 1 else f"qc/page-{number}/"
-
-
-def pager(here: str, number: int, pages: int, url) -> list[dict]:
-    """The pager's links: first, previous, the pages around this one, next, last (gaps as None)."""
-    wanted = sorted({1, pages, *range(max(1, number - 2), min(pages, number + 2) + 1)})
-    links: list[dict] = []
-    previous = 0
-    for n in wanted:
-        if n - previous > 1:
-            links.append({"gap": True, "number": 0, "url": "", "current": False})
-        links.append({"gap": False, "number": n, "url": url(here, qc_here(n)), "current": n == number})
-        previous = n
-    return links
+    return paged_here("qc/", number)
 
 
 class QCPages(StudyPages):
@@ -93,9 +80,7 @@ class QCPages(StudyPages):
             out.append((here, self.page(
                 here, "qc", title, crumbs, number=number, pages=pages, cards=shown,
                 range=f"{first:,}–{first + len(chunk) - 1:,} of {len(cards):,}" if chunk else "",
-                pager=pager(here, number, pages, self.url) if pages > 1 else [],
-                previous=self.url(here, qc_here(number - 1)) if number > 1 else None,
-                next=self.url(here, qc_here(number + 1)) if number < pages else None,
+                pager=pager("qc/", number, pages),
                 levels=[{**lv, "url": self.url(here, lv["url"]) if lv["url"] else None} for lv in levels],
                 counts=counts, n_failures=len(failures), failures=[
                     {"item": f["id"], "label": self.item_label(f["item"]), "file": Path(f["item"]["segmentation"]).name,

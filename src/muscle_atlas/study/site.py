@@ -56,7 +56,8 @@ class StudySiteWriter(MusclePages, SubjectPages, QCPages):
         for path in self.muscles():
             here = f"muscle/{slug(path)}/"
             self.render(here, "study_muscle.html", self.muscle_page(here, path))
-        self.render("subject/", "study_subjects.html", self.subjects_index())
+        for here, page in self.subjects_index():
+            self.render(here, "study_subjects.html", page)
         for subject in self.subjects:
             here = f"subject/sub-{subject}/"
             self.render(here, "study_subject.html", self.subject_page(here, subject))

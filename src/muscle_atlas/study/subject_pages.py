@@ -1,10 +1,11 @@
 """The subject pages of the study site: the subject index, searchable and paged, and a page per
 subject with every muscle's z-scores and repeat acquisitions side by side.
 
-The index page holds the first :data:`PAGE_ROWS` subjects; ``site.js`` fetches the whole list
-(``data/subjects.json``, linked from the page) when the reader searches, sorts or turns a page,
-and draws one page at a time, so the page stays small at any number of subjects. Without
-JavaScript the first page and the list as CSV (``data/subjects.csv``) remain.
+The index is paged, :data:`PAGE_ROWS` subjects to a page (``subject/``, ``subject/page-2/`` …,
+linked by a pager: every subject page is reachable without JavaScript). ``site.js`` fetches the
+whole list (``data/subjects.json``, linked from every page) when the reader searches, sorts or
+turns a page, and draws one page at a time, so a page stays small at any number of subjects. The
+list is also a CSV (``data/subjects.csv``).
 """
 
 from __future__ import annotations
@@ -17,18 +18,28 @@ from markupsafe import Markup, escape
 
 from muscle_atlas.study import groupstats as stats
 from muscle_atlas.study.aggregate import SIDE_ORDER, Variable
-from muscle_atlas.study.pages import FINDING_KINDS, SIDE_NAMES, StudyPages, count, short, value_text, z_text
+from muscle_atlas.study.pages import (
+    FINDING_KINDS,
+    SIDE_NAMES,
+    StudyPages,
+    count,
+    paged_here,
+    pager,
+    short,
+    value_text,
+    z_text,
+)
 from muscle_atlas.web.context import cell
 from muscle_atlas.web.format import file_size, fmt, signed
 
 PAGE_ROWS = 50  # subjects per page of the index
-LINK = "{}/"  # a subject's page, from the index, by the text of its first cell
+LINK = "../subject/{}/"  # a subject's page by the text of its first cell, from data/subjects.json
 
 
 class SubjectPages(StudyPages):
     def _subject_rows(self) -> tuple[list[str], list[list]]:
         """The index's columns and one row per subject; a cell is a text, a number or [text, URL
-        relative to the index page]; the first, the subject, links to ``sub-X/`` (:data:`LINK`)."""
+        relative to ``data/``]; the first, the subject, links to its page (:data:`LINK`)."""
         d = self.data
         flagged: dict[str, int] = defaultdict(int)
         for f in d.findings:
@@ -47,13 +58,14 @@ class SubjectPages(StudyPages):
             rows.append([
                 f"sub-{subject}", person.group or "n/a", person.sex or "—", person.age or "—",
                 *(person.extra.get(k) or "—" for k in categories), acquisitions, qc,
-                ["atlas", self.url("subject/", atlas[0])] if atlas else "—",
+                ["atlas", self.url("data/", atlas[0])] if atlas else "—",
             ])  # fmt: skip
         columns = ["Subject", "Group", "Sex", "Age", *(k.replace("_", " ").capitalize() for k in categories),
                    "Acquisitions", "QC findings", "3D atlas"]  # fmt: skip
         return columns, rows
 
-    def subjects_index(self) -> dict:
+    def subjects_index(self) -> list[tuple[str, dict]]:
+        """(folder, context) of every page of the subject index: ``subject/``, ``subject/page-2/`` …"""
         columns, rows = self._subject_rows()
         json_path = self.write_json("data/subjects.json", {"columns": columns, "link": LINK, "rows": rows})
         csv_path = self.out / "data" / "subjects.csv"
@@ -61,18 +73,33 @@ class SubjectPages(StudyPages):
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
             writer.writerows([c[0] if isinstance(c, list) else c for c in row] for row in rows)
-
-        def table_row(row: list) -> list[dict]:
-            first = cell(row[0], url=LINK.format(row[0]))
-            return [first, *(cell(c[0], url=c[1]) if isinstance(c, list) else cell(str(c)) for c in row[1:])]
-
-        table = {"caption": "Subjects of the study", "columns": columns, "rows": [table_row(r) for r in rows[:PAGE_ROWS]]}
         n = len(rows)
-        return self.page("subject/", "subjects", "Subjects", [("Subjects", "subject/")], table=table, total=n,
-                         page_rows=PAGE_ROWS, pages=max(1, -(-n // PAGE_ROWS)),
-                         shown=f"{min(n, PAGE_ROWS):,}", total_text=count(n, "subject"),
-                         json={"url": "../data/subjects.json", "size": file_size(json_path)},
-                         csv={"url": "../data/subjects.csv", "size": file_size(csv_path)})  # fmt: skip
+        pages = max(1, -(-n // PAGE_ROWS))
+        out = []
+        for number in range(1, pages + 1):
+            here = paged_here("subject/", number)
+
+            def from_data(url: str, here: str = here) -> str:  # a URL of the JSON, from this page
+                return self.url(here, "data/" + url) if not url.startswith("../") else self.url(here, url[3:])
+
+            table_rows = []
+            for row in rows[(number - 1) * PAGE_ROWS : number * PAGE_ROWS]:
+                first = cell(row[0], url=from_data(LINK.format(row[0])))
+                rest = [cell(c[0], url=from_data(c[1])) if isinstance(c, list) else cell(str(c)) for c in row[1:]]
+                table_rows.append([first, *rest])
+            start = (number - 1) * PAGE_ROWS + 1
+            shown = f"{start:,}–{start + len(table_rows) - 1:,} of " if n > PAGE_ROWS else ""
+            title = "Subjects" if number == 1 else f"Subjects, page {number} of {pages}"
+            crumbs = [("Subjects", "subject/")] + ([(f"Page {number}", here)] if number > 1 else [])
+            table = {"caption": "Subjects of the study", "columns": columns, "rows": table_rows}
+            out.append((here, self.page(
+                here, "subjects", title, crumbs, table=table, total=n, page_rows=PAGE_ROWS, number=number,
+                pages=pages, pager=pager("subject/", number, pages),
+                status=f"{shown}{count(n, 'subject')}.",
+                json={"url": self.url(here, "data/subjects.json"), "size": file_size(json_path)},
+                csv={"url": self.url(here, "data/subjects.csv"), "size": file_size(csv_path)},
+            )))  # fmt: skip
+        return out
 
     def subject_page(self, here: str, subject: str) -> dict:
         d = self.data

@@ -267,8 +267,9 @@ function initTables() {
 
 /* Paged tables (.paged-table): the first page is HTML; the whole list (the a.paged-source link:
    JSON {columns, rows}) is fetched on the first search, sort or page turn, then filtered, sorted
-   and drawn one page at a time. A cell: a text, a number, or [text, URL]; the first cell links to
-   the JSON's "link" with {} replaced by its text. */
+   and drawn one page at a time (the static pager's links give way to buttons). A cell: a text, a
+   number, or [text, URL]; the first cell links to the JSON's "link" with {} replaced by its text;
+   URLs are relative to the JSON file. */
 function cellText(c) { return Array.isArray(c) ? String(c[0]) : String(c); }
 function cellKey(c) { return typeof c === 'number' ? { n: c, s: String(c) } : parseKey(cellText(c).trim()); }
 function initPaged() {
@@ -277,7 +278,8 @@ function initPaged() {
       body = table && table.tBodies[0], head = table && table.tHead && table.tHead.rows[0], nav = $('.paged-pager', box),
       status = $('.paged-status', box), pos = $('.paged-position', box), source = $('a.paged-source', box),
       size = +box.getAttribute('data-page-rows') || 50, total = +box.getAttribute('data-total') || 0,
-      steps = nav ? $$('button[data-step]', nav) : [], data = null, loading = null, shown = null, page = 0,
+      steps = nav ? $$('button[data-step]', nav) : [], data = null, loading = null, shown = null,
+      page = (+box.getAttribute('data-page') || 1) - 1,
       sortCol = -1, sortDir = 1, query = '', link = '', timer, seq = 0;
     if (!body || !head || !source) return;
     function say(m) { if (status) status.textContent = m; }
@@ -309,7 +311,7 @@ function initPaged() {
         x.row.forEach(function (c, col) {
           var td = el(col ? 'td' : 'th', col ? null : { scope: 'row' }),
             u = Array.isArray(c) ? c[1] : !col && link ? link.replace('{}', cellText(c)) : '';
-          if (u) td.appendChild(el('a', { href: u }, cellText(c))); else td.textContent = cellText(c);
+          if (u) td.appendChild(el('a', { href: new URL(u, source.href).href }, cellText(c))); else td.textContent = cellText(c);
           tr.appendChild(td);
         });
         body.appendChild(tr);
@@ -356,10 +358,12 @@ function initPaged() {
       on(input, 'focus', function () { load(); });
     }
     if (nav && total > size) {
+      $$('.paged-static', box).forEach(function (n) { n.hidden = true; });
       nav.hidden = false;
-      if (pos) pos.textContent = 'Page 1 of ' + count(Math.ceil(total / size));
+      if (pos) pos.textContent = 'Page ' + count(page + 1) + ' of ' + count(Math.ceil(total / size));
       steps.forEach(function (b) {
-        if (+b.getAttribute('data-step') < 0) b.disabled = true;
+        var step = +b.getAttribute('data-step');
+        b.disabled = step < 0 ? page === 0 : page >= Math.ceil(total / size) - 1;
         on(b, 'click', function () { load().then(function () { page += +b.getAttribute('data-step'); draw(); }); });
       });
     }
