@@ -203,7 +203,7 @@ def test_the_subject_index_at_10000_subjects_searches_sorts_and_pages(page, popu
     header = page.locator("table.paged thead th").nth(3)  # age: sorted as numbers, bands last
     header.locator("button").click()
     page.wait_for_function("() => document.querySelector('table.paged thead th:nth-child(4)').getAttribute('aria-sort')")
-    ages = [int(a) for a in rows.locator("td:nth-child(4)").all_inner_texts()]
+    ages = [int(a) for a in rows.locator("td:nth-child(4)").all_inner_texts()]  # ">80" comes after the numbers
     assert ages == sorted(ages) and ages[0] == 16
     assert page.url.endswith("/subject/")  # an empty search leaves no ?q=
     page.goto(population_server + "subject/?q=sub-P09999")  # the home's search form lands here

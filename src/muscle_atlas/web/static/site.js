@@ -327,13 +327,12 @@ function initPaged() {
     }
     function order() {
       if (sortCol < 0) { shown.sort(function (a, b) { return a.i - b.i; }); return; }
-      var keyed = shown.map(function (x) { return { x: x, k: cellKey(x.row[sortCol]) }; }),
-        filled = keyed.filter(function (y) { return y.k.s && y.k.s !== '—'; }),
-        numeric = filled.length && filled.every(function (y) { return !isNaN(y.k.n) || !/\d/.test(y.k.s); });
-      keyed.sort(function (a, b) {
-        var ea = !a.k.s || a.k.s === '—' || (numeric && isNaN(a.k.n)), eb = !b.k.s || b.k.s === '—' || (numeric && isNaN(b.k.n)), c;
+      var keyed = shown.map(function (x) { return { x: x, k: cellKey(x.row[sortCol]) }; });
+      keyed.sort(function (a, b) { /* numbers by value, then texts (">80" after the ages), blanks last */
+        var ea = !a.k.s || a.k.s === '—', eb = !b.k.s || b.k.s === '—', na = !isNaN(a.k.n), nb = !isNaN(b.k.n), c;
         if (ea || eb) return ea === eb ? a.x.i - b.x.i : ea ? 1 : -1;
-        c = numeric ? a.k.n - b.k.n : a.k.s.localeCompare(b.k.s, undefined, { numeric: true, sensitivity: 'base' });
+        if (na !== nb) return na ? -1 : 1;
+        c = na ? a.k.n - b.k.n : a.k.s.localeCompare(b.k.s, undefined, { numeric: true, sensitivity: 'base' });
         return c * sortDir || a.x.i - b.x.i;
       });
       shown = keyed.map(function (y) { return y.x; });
