@@ -239,3 +239,16 @@ def test_the_qc_pages_at_10000_subjects_page_by_severity_with_lazy_thumbnails(pa
     assert page.locator(".study-qc-card").last.get_attribute("data-level") == "low"
     assert failed == [] and page.console_errors == []
     assert _axe_serious(page) == []
+
+
+def test_the_10000_subject_pages_pass_the_nu_html_checker(population_site: Path) -> None:
+    jar = JS / "vnu-jar" / "build" / "dist" / "vnu.jar"
+    if shutil.which("java") is None or not jar.is_file():
+        pytest.skip("vnu-jar or java missing (make test installs vnu-jar)")
+    largest = max((population_site / "muscle").glob("*/*/index.html"), key=lambda p: p.stat().st_size)
+    pages = [population_site / p / "index.html" for p in ("", "subject/", "subject/page-2/", "subject/sub-P00024/",
+                                                          "qc/", "qc/page-2/", "methods/")]  # fmt: skip
+    result = subprocess.run(["java", "-jar", str(jar), "--errors-only", "--format", "json", str(largest),
+                             *map(str, pages)], capture_output=True, text=True, timeout=600)  # fmt: skip
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    assert [(m.get("url", "").rsplit("/site/", 1)[-1], m["message"]) for m in messages] == []

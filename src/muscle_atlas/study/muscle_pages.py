@@ -147,5 +147,4 @@ class MusclePages(StudyPages):
                          dense=any(not s["figure"]["every"] for s in sections),
                          csv={"url": self.url(here, self.muscle_csv(path)), "size": size},
                          pair_title=" and ".join(s["title"] if i == 0 else s["title"][0].lower() + s["title"][1:]
-                                                 for i, s in enumerate(sections[:2])),
-                         z_limit=stats.Z_LIMIT)  # fmt: skip
+                                                 for i, s in enumerate(sections[:2])))  # fmt: skip

@@ -78,7 +78,7 @@ class QCPages(StudyPages):
             title = "Quality control" if number == 1 else f"Quality control, page {number} of {pages}"
             crumbs = [("Quality control", "qc/")] + ([(f"Page {number}", here)] if number > 1 else [])
             out.append((here, self.page(
-                here, "qc", title, crumbs, number=number, pages=pages, cards=shown,
+                here, "qc", title, crumbs, number=number, cards=shown,
                 range=f"{first:,}–{first + len(chunk) - 1:,} of {len(cards):,}" if chunk else "",
                 pager=pager("qc/", number, pages),
                 levels=[{**lv, "url": self.url(here, lv["url"]) if lv["url"] else None} for lv in levels],
@@ -87,6 +87,6 @@ class QCPages(StudyPages):
                      "error": f["error"], "subject_url": self.subject_url(here, f["item"]["subject"])}
                     for f in failures[:FAILURES_SHOWN]] if number == 1 else [],
                 limit=stats.ROBUST_Z_LIMIT, ratio=LR_RANGE, n_items=f"{len(d.results):,}", robust_min=stats.ROBUST_MIN,
-                items_with=len(cards), log_url=self.url(here, "data/study-log.txt"),
+                log_url=self.url(here, "data/study-log.txt"),
             )))  # fmt: skip
         return out

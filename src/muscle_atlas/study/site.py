@@ -24,7 +24,7 @@ from muscle_atlas.study import groupstats as stats
 from muscle_atlas.study.aggregate import LR_RANGE, write_study_tables
 from muscle_atlas.study.muscle_pages import MusclePages
 from muscle_atlas.study.pages import CATEGORIES_MAX, StudyOptions, count, mean_sd, slug
-from muscle_atlas.study.plots import bars_svg
+from muscle_atlas.study.plots import OUTLIERS_MAX, POINTS_MAX, bars_svg
 from muscle_atlas.study.qc_pages import QCPages
 from muscle_atlas.study.subject_pages import SubjectPages
 from muscle_atlas.web.format import file_size, fmt
@@ -178,4 +178,5 @@ class StudySiteWriter(MusclePages, SubjectPages, QCPages):
                    for item, folder in sorted(self.options.atlases.items())]  # fmt: skip
         return self.page("methods/", "methods", "Methods", [("Methods", "methods/")], reference=d.reference_group,
                          limit=stats.ROBUST_Z_LIMIT, ratio=LR_RANGE, z_limit=stats.Z_LIMIT, maps=maps,
+                         points_max=POINTS_MAX, outliers_max=OUTLIERS_MAX,
                          downloads=downloads, renders=self.options.renders, atlases=atlases)  # fmt: skip

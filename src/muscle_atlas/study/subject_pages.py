@@ -94,7 +94,7 @@ class SubjectPages(StudyPages):
             table = {"caption": "Subjects of the study", "columns": columns, "rows": table_rows}
             out.append((here, self.page(
                 here, "subjects", title, crumbs, table=table, total=n, page_rows=PAGE_ROWS, number=number,
-                pages=pages, pager=pager("subject/", number, pages),
+                pager=pager("subject/", number, pages),
                 status=f"{shown}{count(n, 'subject')}.",
                 json={"url": self.url(here, "data/subjects.json"), "size": file_size(json_path)},
                 csv={"url": self.url(here, "data/subjects.csv"), "size": file_size(csv_path)},
