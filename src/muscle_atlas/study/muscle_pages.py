@@ -15,6 +15,11 @@ from muscle_atlas.web.context import cell
 from muscle_atlas.web.format import file_size, fixed_signed, fmt
 
 
+def u_text(mw: tuple[float, float] | None) -> str:
+    """The Mann–Whitney U: three significant digits, or a whole number with thousands separated."""
+    return "—" if mw is None else fmt(mw[0], 3) if mw[0] < 1000 else f"{mw[0]:,.0f}"
+
+
 class MusclePages(StudyPages):
     def muscle_csv(self, path: str) -> str:
         """Where a muscle's table of every subject's values is, below the site root."""
@@ -97,7 +102,7 @@ class MusclePages(StudyPages):
                 mw = stats.mann_whitney(x, reference)
             rows.append([g + (" (reference)" if g == d.reference_group else ""), f"{desc.n:,}", mean_sd(desc),
                          median_iqr(desc), "—" if g_value is None else fixed_signed(g_value),
-                         "—" if mw is None else fmt(mw[0], 3), "—" if mw is None else p_text(mw[1])])  # fmt: skip
+                         u_text(mw), "—" if mw is None else p_text(mw[1])])  # fmt: skip
         unit = f" ({var.unit})" if var.unit else ""
         return {"caption": f"{var.label}{unit} by group: mean of both legs, one value per subject",
                 "columns": ["Group", "N", "Mean ± SD", "Median [IQR]", f"Hedges’ g vs {d.reference_group}",
