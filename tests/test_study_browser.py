@@ -183,6 +183,7 @@ def test_the_subject_index_at_10000_subjects_searches_sorts_and_pages(page, popu
     assert status.inner_text() == "51–100 of 10,000 subjects."
     assert rows.first.locator("th").inner_text() == "sub-P00050" and rows.count() == 50
     assert page.locator(".paged-position").inner_text() == "Page 2 of 200"
+    assert page.locator("h1").inner_text() == "Subjects, page 2 of 200"
     page.get_by_role("button", name="Previous page").click()
     page.wait_for_function("() => document.querySelector('.paged-status').textContent.startsWith('1–50')")
     search = page.get_by_label(re.compile("^Find subjects"))

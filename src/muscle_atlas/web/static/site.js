@@ -280,7 +280,8 @@ function initPaged() {
       size = +box.getAttribute('data-page-rows') || 50, total = +box.getAttribute('data-total') || 0,
       steps = nav ? $$('button[data-step]', nav) : [], data = null, loading = null, shown = null,
       page = (+box.getAttribute('data-page') || 1) - 1,
-      sortCol = -1, sortDir = 1, query = '', link = '', timer, seq = 0;
+      sortCol = -1, sortDir = 1, query = '', link = '', timer, seq = 0,
+      heading = d.getElementById(box.getAttribute('data-heading') || ''), title = box.getAttribute('data-title') || '';
     if (!body || !head || !source) return;
     function say(m) { if (status) status.textContent = m; }
     function load() {
@@ -319,6 +320,7 @@ function initPaged() {
       say(shown.length ? (shown.length > size ? count(start + 1) + '–' + count(start + part.length) + ' of ' : '') +
         count(shown.length) + (shown.length === 1 ? ' subject' : ' subjects') + (query ? ' matching “' + query + '”.' : '.')
         : 'No subject matches “' + query + '”.');
+      if (heading) heading.textContent = title + (pages > 1 && !query && sortCol < 0 ? ', page ' + count(page + 1) + ' of ' + count(pages) : '');
       if (nav) {
         nav.hidden = pages < 2;
         if (pos) pos.textContent = 'Page ' + count(page + 1) + ' of ' + count(pages);
