@@ -87,6 +87,28 @@ class Atlas:
     def thumb_format(self) -> str:
         return thumb_format(self.image_format)
 
+    def render_files(self) -> set[str]:
+        """The files of the render cache that the HTML pages show or link."""
+        ext, thumb = self.image_format, self.thumb_format
+        names: set[str] = set()
+        for page in self.structure_pages:
+            for variant in page.variants:
+                stem = f"{page.stem}-{variant}"
+                names.add(f"{stem}.mp4")
+                if self.has_gallery(page, variant):
+                    names.add(f"{stem}.gif")
+                    for i in range(1, self.views + 1):
+                        names.update((f"{stem}-{i}.{ext}", f"{stem}-{i}-thumb.{thumb}"))
+                else:
+                    names.add(self.poster_file(page, variant))
+                info = self.model_of(page, variant)
+                if info is not None:
+                    names.add(f"{info['model']}.glb")
+        if self.quantities is not None:
+            for info in self.quantities.surface_maps.values():
+                names.update((f"{info['name']}-1.{ext}", *(f"{info['name']}.{e}" for e in ("mp4", "glb"))))
+        return names
+
     def page_of(self, structure: Structure) -> Page | None:
         return self.pages.get(structure_path(structure))
 

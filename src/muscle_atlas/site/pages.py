@@ -429,24 +429,7 @@ class SiteWriter(AtlasWriter):
         for name in ("model-viewer.min.js", "model-viewer-LICENSE.txt"):
             (vendor / name).write_bytes((static() / "vendor" / name).read_bytes())
         renders = out / RENDERS
-        ext, thumb = self.atlas.image_format, self.atlas.thumb_format
-        names: set[str] = set()
-        for page in self.atlas.structure_pages:
-            for variant in page.variants:
-                stem = f"{page.stem}-{variant}"
-                names.add(f"{stem}.mp4")
-                if self.atlas.has_gallery(page, variant):
-                    names.add(f"{stem}.gif")
-                    for i in range(1, self.atlas.views + 1):
-                        names.update((f"{stem}-{i}.{ext}", f"{stem}-{i}-thumb.{thumb}"))
-                else:
-                    names.add(self.atlas.poster_file(page, variant))
-                info = self.atlas.model_of(page, variant)
-                if info is not None:
-                    names.add(f"{info['model']}.glb")
-        if self.atlas.quantities is not None:
-            for info in self.atlas.quantities.surface_maps.values():
-                names.update((f"{info['name']}-1.{ext}", *(f"{info['name']}.{e}" for e in ("mp4", "glb"))))
+        names = self.atlas.render_files()
         for name in sorted(names):
             link(self.renders / name, renders / name)
         if any(n.endswith(".glb") for n in names):  # the models are Draco-compressed
