@@ -26,8 +26,11 @@ GIF_COLOURS = 32
 GIF_MAX_BYTES = 300 * 1024
 
 
+# veryfast with subpixel refinement 1 and no trellis: on a whole-body turntable (16 frames of 640 px)
+# 0.12 s of CPU where veryfast alone took 0.145 s, for 132 KB instead of 131 (superfast: 0.11 s,
+# 177 KB; subme 0: 0.11 s, 133 KB).
 H264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "26", "-movflags", "+faststart", "-preset", "veryfast",
-        "-f", "mp4"]  # fmt: skip
+        "-x264-params", "subme=1:trellis=0", "-f", "mp4"]  # fmt: skip
 
 
 def video_frames(frames: list[np.ndarray], size: int = VIDEO_SIZE) -> list[np.ndarray]:
@@ -39,9 +42,9 @@ def video_frames(frames: list[np.ndarray], size: int = VIDEO_SIZE) -> list[np.nd
 class Reducer:
     """Frames box-reduced to ``width`` pixels, once per frame.
 
-    A turntable's frame differs from its scene's base frame only inside a window (see
-    ``Renderer.turntable``). When that window's edges fall on pixel edges of the reduced frame,
-    only the window is reduced, and pasted into the reduced base frame, which is made once per
+    A turntable's frame differs from its scene's base frame only inside its windows (see
+    ``Renderer.turntable``). When their edges fall on pixel edges of the reduced frame, only the
+    windows are reduced, and pasted into the reduced base frame, which is made once per
     scene and view: a box filter's output pixel depends only on the input pixels it covers, so
     these are the pixels a whole reduction gives, for the cost of the window."""
 
@@ -51,10 +54,10 @@ class Reducer:
         self.bases: dict[int, np.ndarray] = {}
 
     def __call__(
-        self, frames: list[np.ndarray], windows: list[tuple[int, int, int, int] | None] | None = None,
+        self, frames: list[np.ndarray], windows: list[list[tuple[int, int, int, int]] | None] | None = None,
         base: Callable[[int], np.ndarray] | None = None, scene: object = None,
     ) -> list[np.ndarray]:  # fmt: skip
-        """``windows[i]``: frame i's window (x0, y0, x1, y1; rows from the top) over
+        """``windows[i]``: frame i's windows (x0, y0, x1, y1; rows from the top) over
         ``base(i)``, the base frame of ``scene``; None: reduce the whole frame."""
         size = frames[0].shape[1]
         if self.width >= size:
@@ -63,18 +66,18 @@ class Reducer:
             self.scene, self.bases = scene, {}
         out = []
         for index, frame in enumerate(frames):
-            window = windows[index] if windows else None
-            if window is None or base is None or any(v * self.width % size for v in window):
+            rects = windows[index] if windows else None
+            if rects is None or base is None or any(v * self.width % size for r in rects for v in r):
                 out.append(self._reduce(frame, size))
                 continue
             if index not in self.bases:
                 self.bases[index] = self._reduce(base(index), size)
             reduced = self.bases[index].copy()
-            x0, y0, x1, y1 = window
-            if x1 > x0 and y1 > y0:
-                k = self.width / size
-                patch = self._reduce(frame[y0:y1, x0:x1], size)
-                reduced[round(y0 * k) : round(y1 * k), round(x0 * k) : round(x1 * k)] = patch
+            k = self.width / size
+            for x0, y0, x1, y1 in rects:
+                if x1 > x0 and y1 > y0:
+                    patch = self._reduce(frame[y0:y1, x0:x1], size)
+                    reduced[round(y0 * k) : round(y1 * k), round(x0 * k) : round(x1 * k)] = patch
             out.append(reduced)
         return out
 
