@@ -287,5 +287,5 @@ def test_side_switch_of_a_muscle_split_from_one_label(browser, thigh_site: Path)
             assert len(links) == 4 and all("thigh-vastus-lateralis-both-" in h for h in links)
         text = tab.locator("main").inner_text()
         assert "Volume (left)" in text and "Volume (right)" in text and "Volume asymmetry" in text
-    context.close()
+        context.close()  # while the server still serves: the videos may still be loading
     assert errors == []
