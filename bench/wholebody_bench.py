@@ -9,7 +9,10 @@ file, and where a turntable's time goes. That last part profiles one region's sc
 REGION``, default the leg: every side variant) in this process with one worker, and sorts the
 time into drawing, stills, thumbnails, video, GIF and the rest. Not a test. Usage:
 
-    python bench/wholebody_bench.py [--jobs 2] [--profile leg] [--write]
+    python bench/wholebody_bench.py [--jobs 2] [--before REV] [--profile leg] [--write]
+
+``--before REV`` first builds the same body with the code of a git revision (``git archive``),
+in the same run, and reports the speed-up and the weight against it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import os
 import platform
 import pstats
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -46,23 +48,31 @@ PHASES = {
 }
 
 
-def build(source: Path, out: Path, jobs: int) -> dict:
-    """One cold build in a child process: wall time and the peak RSS of the largest process of
-    the tree (the build, its render workers and ffmpeg)."""
+def build(source: Path, out: Path, jobs: int, code: Path | None = None) -> dict:
+    """One cold build in a child process (of the code in ``code``, default this tree's): wall
+    time, CPU time and the peak RSS of the largest process of the tree (the build, its render
+    workers and ffmpeg)."""
     env = {**os.environ, "VTK_DEFAULT_OPENGL_WINDOW": os.environ.get("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     command = [sys.executable, "-m", "muscle_atlas", "build", str(source), "-o", str(out), "--jobs", str(jobs)]
+    # Run through a small parent that reports its children's usage: ours would also count the
+    # build of the other revision.
+    wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+               "u = resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_utime + u.ru_stime, u.ru_maxrss)")  # fmt: skip
     started = time.perf_counter()
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-c", wrapper, *command], check=True, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # MiB, the largest child
+    cpu_text, peak_kib = done.stdout.split()
+    cpu, peak = float(cpu_text), int(peak_kib) / 1024  # MiB, the largest process of the tree
     turntables = len(list((out / "assets" / "renders").glob("*.mp4")))
     sizes: Counter[str] = Counter()
     for path in out.rglob("*"):
         if path.is_file():
             sizes[KINDS.get(path.suffix, "other")] += path.stat().st_size
     pages = len(list(out.rglob("index.html")))
-    return {"seconds": seconds, "peak_mib": peak, "turntables": turntables, "pages": pages, "sizes": sizes,
-            "load": os.getloadavg()[0]}  # fmt: skip
+    return {"seconds": seconds, "cpu": cpu, "peak_mib": peak, "turntables": turntables, "pages": pages,
+            "sizes": sizes, "load": os.getloadavg()[0]}  # fmt: skip
 
 
 def profile(source: Path, region: str, dump: Path | None = None) -> tuple[float, dict[str, float], int]:
@@ -99,17 +109,19 @@ def profile(source: Path, region: str, dump: Path | None = None) -> tuple[float,
     return seconds, phases, len(work.jobs)
 
 
-def report(result: dict, prof: tuple[float, dict[str, float], int] | None, region: str, jobs: int) -> str:
+def report(result: dict, prof: tuple[float, dict[str, float], int] | None, region: str, jobs: int,
+           before: tuple[str, dict] | None = None, source: str = "zanatomy-whole-body") -> str:  # fmt: skip
     minutes = result["seconds"] / 60
     total = sum(result["sizes"].values())
     lines = [
-        f"`muscle-atlas build zanatomy-whole-body -o OUT --jobs {jobs}`, cold (new output and cache), at the defaults:",
+        f"`muscle-atlas build {source} -o OUT --jobs {jobs}`, cold (new output and cache), at the defaults:",
         "",
         "| figure | result | target |",
         "|---|---|---|",
         f"| wall time | **{result['seconds']:.1f} s** ({result['pages']} pages, {result['turntables']} turntables) "
         "| ≤ 300 s |",
         f"| turntables per minute | {result['turntables'] / minutes:.0f} | |",
+        f"| CPU time, every process | {result['cpu']:.0f} s | |",
         f"| site | **{total / 1e6:.0f} MB** | ≤ 500 MB |",
         f"| peak memory, largest process | {result['peak_mib']:.0f} MiB | |",
         f"| load average (1 min) after | {result['load']:.1f} | (above 2: other work shared the cores) |",
@@ -118,6 +130,15 @@ def report(result: dict, prof: tuple[float, dict[str, float], int] | None, regio
         + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in result["sizes"].most_common())
         + ".",
     ]  # fmt: skip
+    if before is not None:
+        rev, old = before
+        old_total = sum(old["sizes"].values())
+        lines += [
+            "",
+            f"In the same run, the same build by `{rev}` (`git archive`): {old['seconds']:.1f} s "
+            f"({old['turntables']} turntables, CPU {old['cpu']:.0f} s), {old_total / 1e6:.0f} MB: now "
+            f"{old['seconds'] / result['seconds']:.2f}× faster and {old_total / total:.2f}× lighter.",
+        ]  # fmt: skip
     if prof is not None:
         seconds, phases, count = prof
         lines += [
@@ -136,16 +157,23 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA / "zanatomy-whole-body")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--profile", default="leg", help="the region whose scenes are profiled ('' for none)")
+    parser.add_argument("--before", metavar="REV", help="also build with the code of this git revision, first")
     parser.add_argument("--dump", type=Path, help="write the profile there (for pstats)")
     parser.add_argument("--write", action="store_true", help="write the figures into docs/performance.md")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="wholebody-bench-"))
     try:
+        before = None
+        if args.before:
+            archive = subprocess.run(["git", "-C", str(REPO), "archive", args.before], check=True, capture_output=True)
+            (folder / "before").mkdir()
+            subprocess.run(["tar", "-x", "-C", str(folder / "before")], input=archive.stdout, check=True)
+            before = (args.before, build(args.data, folder / "before-site", args.jobs, folder / "before" / "src"))
         result = build(args.data, folder / "site", args.jobs)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     prof = profile(args.data, args.profile, args.dump) if args.profile else None
-    text = report(result, prof, args.profile, args.jobs)
+    text = report(result, prof, args.profile, args.jobs, before, args.data.name)
     print(text)
     if args.write:
         doc = REPO / "docs" / "performance.md"

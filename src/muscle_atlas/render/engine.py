@@ -213,8 +213,8 @@ class Renderer:
         pixels it gives in a whole frame; ``windows`` keeps each frame's windows in output pixels
         (x0, y0, x1, y1; rows from the top), or None for a frame drawn whole. A structure on both
         sides gets a window per side where two cost less than one around both."""
-        corners = self._bounds(highlight) if self._block() else None
-        rects = [self._window(framing, i, count, corners) for i in range(count)]
+        boxes = self._bounds(highlight) if self._block() else None
+        rects = [self._window(framing, i, count, boxes) for i in range(count)]
         self._base_frames(framing, count, [i for i, r in enumerate(rects) if r is not None])
         self._style(highlight, framing)
         painted = []
