@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from muscle_atlas.study import groupstats as stats
@@ -48,6 +49,7 @@ GEOMETRY = (
     Variable("pieces", "pieces", "", None, "Pieces", "", False, False),
     Variable("specks", "specks", "", None, "Specks (below 1 % of the voxels)", "", False, False),
 )  # fmt: skip
+TABLE_BATCH = 50_000  # tidy rows written to the Parquet file at a time
 QUANTITY_STATISTICS = ("mean", "median", "sd", "p25", "p75", "n_voxels", "coverage")
 
 
@@ -64,7 +66,7 @@ class Finding:
 class StudyData:
     study: Study
     reference_group: str
-    results: dict[str, dict]  # item id → successful task result
+    results: Mapping[str, dict]  # item id → successful task result (read from disk: a ResultTable's view)
     failures: dict[str, dict]  # item id → failed result
     variables: list[Variable] = field(default_factory=list)
     structures: dict[str, dict] = field(default_factory=dict)  # path → name, code, sides
@@ -75,8 +77,12 @@ class StudyData:
     z: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
     robust: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
-    rows: list[dict] = field(default_factory=list)
-    _by_subject: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+    _by_subject: dict[str, list[str]] = field(default_factory=dict, repr=False)  # subject → item ids
+
+    @property
+    def rows(self) -> list[dict]:
+        """The tidy table's rows (made on demand: :func:`tidy_rows` gives them one at a time)."""
+        return list(tidy_rows(self))
 
     def participant(self, subject: str) -> Participant:
         return self.study.participants.get(subject) or Participant(subject)
@@ -87,8 +93,8 @@ class StudyData:
     def items_of(self, subject: str) -> list[dict]:
         if not self._by_subject:
             for result in self.results.values():
-                self._by_subject.setdefault(result["item"]["subject"], []).append(result)
-        return self._by_subject.get(subject, [])
+                self._by_subject.setdefault(result["item"]["subject"], []).append(result["id"])
+        return [self.results[i] for i in self._by_subject.get(subject, [])]
 
     def groups(self) -> list[str]:
         """Groups with subjects, the reference first."""
@@ -122,9 +128,18 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def aggregate(study: Study, results: dict[str, dict], reference_group: str) -> StudyData:
-    ok = {k: r for k, r in results.items() if r.get("ok")}
-    data = StudyData(study, reference_group, ok, {k: r for k, r in results.items() if not r.get("ok")})
+def aggregate(study: Study, results: Mapping[str, dict], reference_group: str) -> StudyData:
+    """``results``: item id → result, a dict or a :class:`~muscle_atlas.study.results.ResultTable`
+    (then the results stay on disk and are read one at a time)."""
+    from muscle_atlas.study.results import ResultTable
+
+    if isinstance(results, ResultTable):
+        ok: Mapping[str, dict] = results.view(results.ok_ids())
+        failed = results.failed()
+    else:
+        ok = {k: r for k, r in results.items() if r.get("ok")}
+        failed = {k: r for k, r in results.items() if not r.get("ok")}
+    data = StudyData(study, reference_group, ok, failed)
     quantity_vars: dict[str, Variable] = {}
     for result in ok.values():
         item, subject = result["id"], result["item"]["subject"]
@@ -169,7 +184,6 @@ def aggregate(study: Study, results: dict[str, dict], reference_group: str) -> S
     _reference(data)
     _robust(data)
     _findings(data)
-    data.rows = _tidy(data)
     return data
 
 
@@ -232,7 +246,7 @@ def _fmt(value: float, digits: int = 3) -> str:
 def _findings(data: StudyData) -> None:
     findings: list[Finding] = []
     names = {p: s["name"] for p, s in data.structures.items()}
-    for item, result in sorted(data.results.items()):
+    for item, result in sorted(zip(data.results, data.results.values(), strict=True), key=lambda pair: pair[0]):
         by_side = {(s["path"], s["side"]): s for s in result["structures"]}
         for path in sorted(data.structures):
             expected = data.structures[path]["sides"]
@@ -264,24 +278,27 @@ def _findings(data: StudyData) -> None:
     data.findings = findings
 
 
-def _tidy(data: StudyData) -> list[dict]:
-    rows = []
+def tidy_rows(data: StudyData) -> Iterator[dict]:
+    """The tidy table's rows, one per item, structure, side and variable, made one at a time."""
     variables = {v.key: v for v in data.variables}
     names = {p: s["name"] for p, s in data.structures.items()}
     order = {key: index for index, key in enumerate(variables)}
-    for (item, path, side, var), value in sorted(data.values.items(), key=lambda kv: (*kv[0][:3], order[kv[0][3]])):
-        result = data.results[item]
-        info = result["item"]
+    current: tuple[str, dict, dict] | None = None
+    for key in sorted(data.values, key=lambda k: (*k[:3], order[k[3]])):
+        item, path, side, var = key
+        if current is None or current[0] != item:
+            result = data.results[item]
+            current = (item, result["item"], result["grid"])
+        _, info, grid = current
         person = data.participant(info["subject"])
         v = variables[var]
-        rows.append({
+        yield {
             "subject": info["subject"], "session": info["session"], "acquisition": info["acquisition"], "item": item,
             "group": person.group, "sex": person.sex, "age": person.age, "structure": path, "muscle": names[path],
-            "side": side, "measure": v.measure, "statistic": v.statistic, "erosion_voxels": v.erosion, "value": value,
-            "unit": v.unit, "z": data.z.get((item, path, side, var)), "robust_z": data.robust.get((item, path, side, var)),
-            "slice_mm": result["grid"]["slice_mm"], "slices_total": result["grid"]["slices_total"],
-        })  # fmt: skip
-    return rows
+            "side": side, "measure": v.measure, "statistic": v.statistic, "erosion_voxels": v.erosion,
+            "value": data.values[key], "unit": v.unit, "z": data.z.get(key), "robust_z": data.robust.get(key),
+            "slice_mm": grid["slice_mm"], "slices_total": grid["slices_total"],
+        }  # fmt: skip
 
 
 def write_study_tables(data: StudyData, folder) -> list:
@@ -294,15 +311,24 @@ def write_study_tables(data: StudyData, folder) -> list:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "study.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(TIDY_COLUMNS)
-        for row in data.rows:
-            writer.writerow(["" if row[c] is None else f"{row[c]:.6g}" if isinstance(row[c], float) else row[c]
-                             for c in TIDY_COLUMNS])  # fmt: skip
     types = {"erosion_voxels": pa.int32(), "value": pa.float64(), "z": pa.float64(), "robust_z": pa.float64(),
              "slice_mm": pa.float64(), "slices_total": pa.int32()}  # fmt: skip
     schema = pa.schema([(c, types.get(c, pa.string())) for c in TIDY_COLUMNS])
-    table = pa.Table.from_pylist(data.rows, schema=schema)
-    pq.write_table(table, folder / "study.parquet", compression="zstd")
+    # Streamed: the rows are written a batch at a time (a study of 10,000 has millions of them).
+    with (folder / "study.csv").open("w", newline="", encoding="utf-8") as handle, \
+            pq.ParquetWriter(folder / "study.parquet", schema, compression="zstd") as parquet:  # fmt: skip
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(TIDY_COLUMNS)
+        batch: list[dict] = []
+        written = 0
+        for row in tidy_rows(data):
+            writer.writerow(["" if row[c] is None else f"{row[c]:.6g}" if isinstance(row[c], float) else row[c]
+                             for c in TIDY_COLUMNS])  # fmt: skip
+            batch.append(row)
+            if len(batch) == TABLE_BATCH:
+                parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
+                written += len(batch)
+                batch = []
+        if batch or not written:  # an empty table still has its columns
+            parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
     return [folder / "study.csv", folder / "study.parquet"]

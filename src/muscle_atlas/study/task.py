@@ -97,10 +97,11 @@ def cached_result(cache: Path, item: Item, key: str) -> dict | None:
     return result if result.get("key") == key and result.get("ok") else None
 
 
-def process(item: Item, options: TaskOptions, cache: str) -> dict:
+def process(item: Item, options: TaskOptions, cache: str, key: str | None = None) -> dict:
     """The task: measure one segmentation. User errors (bad files) come back as a failed result;
-    anything else raises, so that the cluster retries it."""
-    key = cache_key(item, options)
+    anything else raises, so that the cluster retries it. ``key``: the cache key, when the caller
+    has hashed the files already."""
+    key = key or cache_key(item, options)
     folder = result_folder(Path(cache), item, key)
     done = cached_result(Path(cache), item, key)
     if done is not None:  # an earlier attempt finished (a retry after the worker died late)
@@ -123,6 +124,15 @@ def process(item: Item, options: TaskOptions, cache: str) -> dict:
     except OSError:  # another attempt put its complete result there first: keep that one
         shutil.rmtree(temporary, ignore_errors=True)
     return result
+
+
+def process_to_cache(item: Item, options: TaskOptions, cache: str, key: str) -> dict:
+    """The task as the cluster runs it: the result stays in the cache folder (storage the client
+    sees too) and only a small note of it travels back: a failed result is returned whole."""
+    result = process(item, options, cache, key)
+    if not result.get("ok"):
+        return result
+    return {"id": item.id, "key": result["key"], "ok": True, "seconds": result.get("seconds")}
 
 
 def failure(item: Item, key: str, error: str) -> dict:
