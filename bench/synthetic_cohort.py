@@ -87,9 +87,14 @@ def participants_rows(rng: np.random.Generator, ids: list[str]) -> list[str]:
     return rows
 
 
-def generate(source: Path, out: Path, n: int, seed: int = 21, missing_share: float = MISSING_SHARE) -> list[Path]:
-    """Write a study of ``n`` subjects into ``out`` (created; it must not exist or be empty)."""
-    files = sorted(source.glob("sub-*/anat/*_dseg.nii.gz")) + sorted(source.glob("sub-*/ses-*/anat/*_dseg.nii.gz"))
+def generate(
+    source: Path, out: Path, n: int, seed: int = 21, missing_share: float = MISSING_SHARE, subjects: str = "sub-*",
+) -> list[Path]:  # fmt: skip
+    """Write a study of ``n`` subjects into ``out`` (created; it must not exist or be empty), made
+    from the segmentations of the real subjects whose folders match ``subjects``."""
+    files = sorted(source.glob(f"{subjects}/anat/*_dseg.nii.gz")) + sorted(
+        source.glob(f"{subjects}/ses-*/anat/*_dseg.nii.gz")
+    )
     if not files:
         raise SystemExit(f"{source}: no sub-*/anat/*_dseg.nii.gz")
     templates = [Template(f) for f in files]
@@ -128,9 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="the real thigh cohort")
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--missing", type=float, default=MISSING_SHARE, help="share of subjects missing a muscle")
+    parser.add_argument("--like", default="sub-*", help="only the real subjects whose folders match (a glob)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    written = generate(Path(args.source), Path(args.out), args.subjects, args.seed, args.missing)
+    written = generate(Path(args.source), Path(args.out), args.subjects, args.seed, args.missing, args.like)
     size = sum(p.stat().st_size for p in written)
     print(f"{len(written)} segmentations, {size / 1e6:.0f} MB, in {time.perf_counter() - started:.1f} s → {args.out}",
           file=sys.stderr)  # fmt: skip
