@@ -24,7 +24,7 @@ from muscle_atlas.choices import RENDER_MODES
 from muscle_atlas.render.settings import DEFAULT_TRIANGLES, RenderSettings
 from muscle_atlas.study.model import Item, Study, StudyError
 from muscle_atlas.web.context import with_slash
-from muscle_atlas.web.publish import cache_dir, check_output, prune_unlinked, staged
+from muscle_atlas.web.publish import Published, cache_dir, check_output, prune_unlinked, staged
 
 if TYPE_CHECKING:
     from muscle_atlas.study.aggregate import StudyData
@@ -58,6 +58,7 @@ class StudyOutcome:
     report: RunReport
     data: StudyData
     log: list[str]
+    published: Published = field(default_factory=Published)  # files new or changed, and unchanged ones kept
 
 
 def _rendered_items(study: Study, mode: str, reference_group: str, log: list[str]) -> set[str]:
@@ -122,7 +123,8 @@ def run_study(request: StudyRequest) -> StudyOutcome:
     provenance = detect(root)
     base_url = with_slash(request.base_url) if request.base_url else None
     options_site = StudyOptions(title=request.title, base_url=base_url, log=log, renders=request.renders)
-    with staged(output) as staging:
+    published = Published()
+    with staged(output, published) as staging:
         items = {i.id: i for i in study.items}
         for item_id in sorted(rendered):
             if report.results.get(item_id, {}).get("rendered"):
@@ -131,7 +133,7 @@ def run_study(request: StudyRequest) -> StudyOutcome:
         StudySiteWriter(data, options_site, provenance, cache).write(staging)
         if (staging / "atlas").is_dir():  # robots.txt, sitemap.xml, 404.html, unshown sides: only what pages link
             prune_unlinked(staging, staging / "atlas")
-    return StudyOutcome(output, study, report, data, log)
+    return StudyOutcome(output, study, report, data, log, published)
 
 
 def _write_atlas(item: Item, options, cache: Path, staging: Path, request: StudyRequest, provenance, site_options) -> None:
