@@ -13,6 +13,7 @@ compressed once per real file and removed muscle (a gzip file may hold several m
 reader concatenates them). 10,000 subjects take well under a minute. Usage::
 
     python bench/synthetic_cohort.py OUT -n 1000 [--source ../shared/data/thigh-cohort] [--seed 21]
+    python bench/synthetic_cohort.py OUT -n 10 --add      # ten more subjects
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ GROUPS = (("Control", 0.34), ("LGMDR1", 0.16), ("LGMDR2", 0.3), ("IBM", 0.12), (
 SITES = ("HuashanMyo", "Folkhälsan", "MyoSegmenTUM")
 MISSING_SHARE = 0.05  # subjects with one muscle missing
 SHIFT_MM = 30.0  # largest translation along each axis
+WIDTH = 5  # digits of the subject numbers: SYN00001
 LEVEL = 1  # gzip level of the voxels (compressed once per real file and removed muscle)
 
 
@@ -89,24 +91,27 @@ def participants_rows(rng: np.random.Generator, ids: list[str]) -> list[str]:
 
 def generate(
     source: Path, out: Path, n: int, seed: int = 21, missing_share: float = MISSING_SHARE, subjects: str = "sub-*",
+    start: int = 1,
 ) -> list[Path]:  # fmt: skip
     """Write a study of ``n`` subjects into ``out`` (created; it must not exist or be empty), made
-    from the segmentations of the real subjects whose folders match ``subjects``."""
+    from the segmentations of the real subjects whose folders match ``subjects``. With ``start``
+    above 1, add subjects ``start`` … ``start + n − 1`` to a study made before (their rows are
+    appended to participants.tsv; the others stay as they are)."""
     files = sorted(source.glob(f"{subjects}/anat/*_dseg.nii.gz")) + sorted(
         source.glob(f"{subjects}/ses-*/anat/*_dseg.nii.gz")
     )
     if not files:
-        raise SystemExit(f"{source}: no sub-*/anat/*_dseg.nii.gz")
+        raise SystemExit(f"{source}: no {subjects}/anat/*_dseg.nii.gz")
     templates = [Template(f) for f in files]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, start])
     out.mkdir(parents=True, exist_ok=True)
-    if any(out.iterdir()):
+    if start == 1 and any(out.iterdir()):
         raise SystemExit(f"{out}: not empty")
-    shutil.copy(source / "dseg.tsv", out / "dseg.tsv")
-    width = max(5, len(str(n)))
-    ids = [f"SYN{i:0{width}d}" for i in range(1, n + 1)]
+    if start == 1:
+        shutil.copy(source / "dseg.tsv", out / "dseg.tsv")
+    ids = [f"SYN{i:0{WIDTH}d}" for i in range(start, start + n)]
     written = []
-    for index, subject in enumerate(ids):
+    for index, subject in enumerate(ids, start=start - 1):
         template = templates[index % len(templates)]
         missing = int(rng.choice(template.labels)) if rng.random() < missing_share else 0
         shift = rng.uniform(-SHIFT_MM, SHIFT_MM, 3)
@@ -117,13 +122,23 @@ def generate(
         description = f"synthetic {subject} from {template.path.name}" + (f" without {missing}" if missing else "")
         path.write_bytes(template.header_member(shift, description) + template.voxel_member(missing))
         written.append(path)
-    (out / "participants.tsv").write_text("\n".join(participants_rows(rng, ids)) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(
-        f"Synthetic study of {n} subjects made by bench/synthetic_cohort.py (seed {seed}) from {source}: "
-        "random shifts of the affine, a muscle missing now and then, random demographics. Benchmarks only.\n",
-        encoding="utf-8",
-    )
+    rows = participants_rows(rng, ids)
+    if start == 1:
+        (out / "participants.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        (out / "README.md").write_text(
+            f"Synthetic study made by bench/synthetic_cohort.py (seed {seed}) from {source}: random shifts of the "
+            "affine, a muscle missing now and then, random demographics. Benchmarks only.\n",
+            encoding="utf-8",
+        )
+    else:
+        with (out / "participants.tsv").open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(rows[1:]) + "\n")
     return written
+
+
+def count(out: Path) -> int:
+    """Subjects of a synthetic study (rows of its participants.tsv)."""
+    return len((out / "participants.tsv").read_text(encoding="utf-8").splitlines()) - 1
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -134,9 +149,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--missing", type=float, default=MISSING_SHARE, help="share of subjects missing a muscle")
     parser.add_argument("--like", default="sub-*", help="only the real subjects whose folders match (a glob)")
+    parser.add_argument("--add", action="store_true", help="add the subjects to a synthetic study made before")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    written = generate(Path(args.source), Path(args.out), args.subjects, args.seed, args.missing, args.like)
+    start = count(Path(args.out)) + 1 if args.add else 1
+    written = generate(Path(args.source), Path(args.out), args.subjects, args.seed, args.missing, args.like, start)
     size = sum(p.stat().st_size for p in written)
     print(f"{len(written)} segmentations, {size / 1e6:.0f} MB, in {time.perf_counter() - started:.1f} s → {args.out}",
           file=sys.stderr)  # fmt: skip
