@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from muscle_atlas.study import groupstats as stats
+from muscle_atlas.study.keyed import KeyedValues
 from muscle_atlas.study.model import Participant, Study
 
 SIDE_ORDER = ("left", "right", "none")
@@ -70,12 +71,13 @@ class StudyData:
     failures: dict[str, dict]  # item id → failed result
     variables: list[Variable] = field(default_factory=list)
     structures: dict[str, dict] = field(default_factory=dict)  # path → name, code, sides
-    values: dict[tuple[str, str, str, str], float] = field(default_factory=dict)  # (item, path, side, var)
-    subject_values: dict[tuple[str, str, str, str], float] = field(default_factory=dict)  # (subject, path, side, var)
+    # (item, path, side, var) → value, and the others alike: dict-like, stored compactly (KeyedValues)
+    values: KeyedValues = field(default_factory=KeyedValues)  # (item, path, side, var)
+    subject_values: KeyedValues = field(default_factory=KeyedValues)  # (subject, path, side, var)
     subject_items: dict[str, list[str]] = field(default_factory=dict)  # subject → the items averaged
     reference: dict[tuple[str, str, str], stats.Describe] = field(default_factory=dict)  # (path, side, var)
-    z: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
-    robust: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    z: KeyedValues = field(default_factory=KeyedValues)
+    robust: KeyedValues = field(default_factory=KeyedValues)
     findings: list[Finding] = field(default_factory=list)
     _by_subject: dict[str, list[str]] = field(default_factory=dict, repr=False)  # subject → item ids
 
@@ -196,45 +198,75 @@ def _first_session_items(data: StudyData) -> dict[str, list[str]]:
 
 
 def _subject_values(data: StudyData) -> None:
+    """A subject's value: the mean over the items of its first session; and the mean of its sides."""
+    import numpy as np
+
     data.subject_items = _first_session_items(data)
-    collected: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
-    subject_of = {item: subject for subject, items in data.subject_items.items() for item in items}
-    for (item, path, side, var), value in data.values.items():
-        if item in subject_of:
-            collected[(subject_of[item], path, side, var)].append(value)
-    for key, values in collected.items():
-        data.subject_values[key] = sum(values) / len(values)
-    legs: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for (subject, path, _side, var), value in data.subject_values.items():
-        legs[(subject, path, var)].append(value)
-    for (subject, path, var), values in legs.items():
-        data.subject_values[(subject, path, LEGS, var)] = sum(values) / len(values)
+    rows, columns, block = data.values.frame()
+    index = {item: r for r, item in enumerate(rows)}
+    subjects = list(data.subject_items)
+    means = np.full((len(subjects), len(columns)), np.nan)
+    with np.errstate(all="ignore"):
+        for s, subject in enumerate(subjects):
+            picked = block[[index[i] for i in data.subject_items[subject] if i in index]]
+            if len(picked) == 1:
+                means[s] = picked[0]
+            elif len(picked):
+                given = ~np.isnan(picked)
+                means[s] = np.where(given, picked, 0).sum(axis=0) / given.sum(axis=0)
+    if not subjects or not columns:
+        return
+    data.subject_values.set_block(subjects, columns, means)
+    sides: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for c, (path, _side, var) in enumerate(columns):
+        sides[(path, var)].append(c)
+    legs = list(sides)
+    with np.errstate(all="ignore"):
+        pooled = np.stack([_nanmean(means[:, sides[key]]) for key in legs], axis=1)
+    data.subject_values.set_block(subjects, [(path, LEGS, var) for path, var in legs], pooled)
+
+
+def _nanmean(block):
+    import numpy as np
+
+    given = ~np.isnan(block)
+    count = given.sum(axis=1)
+    return np.where(count > 0, np.where(given, block, 0).sum(axis=1) / np.maximum(count, 1), np.nan)
 
 
 def _reference(data: StudyData) -> None:
-    pooled: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for (subject, path, side, var), value in data.subject_values.items():
-        if data.group_of(subject) == data.reference_group:
-            pooled[(path, side, var)].append(value)
-    data.reference = {k: stats.describe(v) for k, v in pooled.items()}
+    import numpy as np
+
+    subjects, columns, block = data.subject_values.frame()
+    reference = [r for r, s in enumerate(subjects) if data.group_of(s) == data.reference_group]
+    picked = block[reference]
+    data.reference = {}
+    for c, column in enumerate(columns):
+        values = picked[:, c]
+        values = values[~np.isnan(values)]
+        if values.size:
+            data.reference[column] = stats.describe(values.tolist())
     zable = {v.key for v in data.variables if v.z}
-    for (item, path, side, var), value in data.values.items():
-        if var in zable:
-            z = stats.z_score(value, data.reference.get((path, side, var), stats.describe([])))
+    empty = stats.describe([])
+    for key, value in data.values.items():
+        if key[3] in zable:
+            z = stats.z_score(value, data.reference.get(key[1:], empty))
             if z is not None:
-                data.z[(item, path, side, var)] = z
+                data.z[key] = z
 
 
 def _robust(data: StudyData) -> None:
     """Robust z-scores of volume and maximal cross-section across every segmentation of the study."""
-    series: dict[tuple[str, str, str], list[tuple[str, float]]] = defaultdict(list)
-    for (item, path, side, var), value in data.values.items():
-        if var in ("volume", "max_csa"):
-            series[(path, side, var)].append((item, value))
-    for (path, side, var), pairs in series.items():
-        for (item, _), z in zip(pairs, stats.robust_z([v for _, v in pairs]), strict=True):
+    import numpy as np
+
+    items, columns, block = data.values.frame()
+    for c, (path, side, var) in enumerate(columns):
+        if var not in ("volume", "max_csa"):
+            continue
+        rows = np.flatnonzero(~np.isnan(block[:, c]))
+        for r, z in zip(rows.tolist(), stats.robust_z(block[rows, c].tolist()), strict=True):
             if z is not None:
-                data.robust[(item, path, side, var)] = z
+                data.robust[(items[r], path, side, var)] = z
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -283,22 +315,26 @@ def tidy_rows(data: StudyData) -> Iterator[dict]:
     variables = {v.key: v for v in data.variables}
     names = {p: s["name"] for p, s in data.structures.items()}
     order = {key: index for index, key in enumerate(variables)}
-    current: tuple[str, dict, dict] | None = None
-    for key in sorted(data.values, key=lambda k: (*k[:3], order[k[3]])):
-        item, path, side, var = key
-        if current is None or current[0] != item:
-            result = data.results[item]
-            current = (item, result["item"], result["grid"])
-        _, info, grid = current
+    items, columns, _ = data.values.frame()
+    ordered = sorted(columns, key=lambda c: (c[0], c[1], order[c[2]]))
+    for item in sorted(items):  # type: ignore[type-var]
+        values = data.values.row(item)
+        if not values:
+            continue
+        z, robust = data.z.row(item), data.robust.row(item)
+        result = data.results[item]
+        info, grid = result["item"], result["grid"]
         person = data.participant(info["subject"])
-        v = variables[var]
-        yield {
-            "subject": info["subject"], "session": info["session"], "acquisition": info["acquisition"], "item": item,
-            "group": person.group, "sex": person.sex, "age": person.age, "structure": path, "muscle": names[path],
-            "side": side, "measure": v.measure, "statistic": v.statistic, "erosion_voxels": v.erosion,
-            "value": data.values[key], "unit": v.unit, "z": data.z.get(key), "robust_z": data.robust.get(key),
-            "slice_mm": grid["slice_mm"], "slices_total": grid["slices_total"],
-        }  # fmt: skip
+        for column in (c for c in ordered if c in values):
+            path, side, var = column
+            v = variables[var]
+            yield {
+                "subject": info["subject"], "session": info["session"], "acquisition": info["acquisition"],
+                "item": item, "group": person.group, "sex": person.sex, "age": person.age, "structure": path,
+                "muscle": names[path], "side": side, "measure": v.measure, "statistic": v.statistic,
+                "erosion_voxels": v.erosion, "value": values[column], "unit": v.unit, "z": z.get(column),
+                "robust_z": robust.get(column), "slice_mm": grid["slice_mm"], "slices_total": grid["slices_total"],
+            }  # fmt: skip
 
 
 def write_study_tables(data: StudyData, folder) -> list:
