@@ -80,6 +80,7 @@ class StudyData:
     robust: KeyedValues = field(default_factory=KeyedValues)
     findings: list[Finding] = field(default_factory=list)
     _by_subject: dict[str, list[str]] = field(default_factory=dict, repr=False)  # subject → item ids
+    _subjects: list[str] | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> list[dict]:
@@ -94,8 +95,9 @@ class StudyData:
 
     def items_of(self, subject: str) -> list[dict]:
         if not self._by_subject:
-            for result in self.results.values():
-                self._by_subject.setdefault(result["item"]["subject"], []).append(result["id"])
+            subject_of = {i.id: i.subject for i in self.study.items}
+            for item in self.results:  # the results stay on disk: their subjects are the study's items'
+                self._by_subject.setdefault(subject_of.get(item) or self.results[item]["item"]["subject"], []).append(item)
         return [self.results[i] for i in self._by_subject.get(subject, [])]
 
     def groups(self) -> list[str]:
@@ -104,8 +106,10 @@ class StudyData:
         return sorted(found, key=lambda g: (g != self.reference_group, g == "n/a", g))
 
     def subjects(self) -> list[str]:
-        return sorted({r["item"]["subject"] for r in self.results.values()} |
-                      {f["item"]["subject"] for f in self.failures.values()})  # fmt: skip
+        if self._subjects is None:  # made once: the results are read from disk
+            self.items_of("")
+            self._subjects = sorted(set(self._by_subject) | {f["item"]["subject"] for f in self.failures.values()})
+        return list(self._subjects)
 
     def variable(self, key: str) -> Variable:
         return next(v for v in self.variables if v.key == key)
