@@ -56,13 +56,50 @@ def cohort(size: int, folder: Path, source: Path) -> Path:
     return path
 
 
-def child(study: str, output: str, workers: int) -> dict:
+class _Computed:
+    """What :func:`compute_only` gives, shaped like a StudyOutcome for :func:`child`."""
+
+    def __init__(self, study, report, seconds: dict) -> None:
+        from muscle_atlas.web.publish import Published
+
+        self.study, self.report, self.seconds, self.published = study, report, seconds, Published()
+
+
+def compute_only(study_path: str, output: str, workers: int) -> _Computed:
+    """The compute half of a study without its pages: discovery, tasks, aggregation and the tidy
+    table (study.csv, study.parquet), as run_study does them."""
+    from muscle_atlas.study.aggregate import aggregate, write_study_tables
+    from muscle_atlas.study.discover import discover
+    from muscle_atlas.study.runner import run_items
+    from muscle_atlas.study.task import TaskOptions
+    from muscle_atlas.web.publish import cache_dir
+
+    seconds: dict[str, float] = {}
+    mark = time.perf_counter()
+    study = discover(study_path)
+    cache = cache_dir(Path(output).resolve()) / "study"
+    cache.mkdir(parents=True, exist_ok=True)
+    options = {item.id: TaskOptions() for item in study.items}
+    seconds["discover"], mark = time.perf_counter() - mark, time.perf_counter()
+    report = run_items(study.items, options, cache, workers, None, False)
+    seconds["tasks"], mark = time.perf_counter() - mark, time.perf_counter()
+    data = aggregate(study, report.results, "Control")
+    seconds["aggregate"], mark = time.perf_counter() - mark, time.perf_counter()
+    write_study_tables(data, Path(output) / "data")
+    seconds["tables"] = time.perf_counter() - mark
+    return _Computed(study, report, seconds)
+
+
+def child(study: str, output: str, workers: int, site: bool = True) -> dict:
     """One study, in this (child) process: what the parent reports."""
     from muscle_atlas.study import StudyRequest, run_study
 
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    outcome = run_study(StudyRequest(source=study, output=output, jobs=workers, progress=False))
+    if site:
+        outcome = run_study(StudyRequest(source=study, output=output, jobs=workers, progress=False))
+    else:
+        outcome = compute_only(study, output, workers)  # type: ignore[assignment]
     seconds = time.perf_counter() - started
     report = outcome.report
     processed = set(report.processed)
@@ -79,8 +116,8 @@ def child(study: str, output: str, workers: int) -> dict:
     }  # fmt: skip
 
 
-def run_child(study: Path, output: Path, workers: int) -> dict:
-    command = [sys.executable, __file__, "--child", str(study), str(output), str(workers)]
+def run_child(study: Path, output: Path, workers: int, site: bool = True) -> dict:
+    command = [sys.executable, __file__, "--child", str(study), str(output), str(workers), *([] if site else ["--no-site"])]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -129,10 +166,12 @@ def main() -> None:
     parser.add_argument("--source", default=str(REPO.parent / "shared" / "data" / "thigh-cohort"))
     parser.add_argument("--cohorts", default=str(COHORTS), help="where the synthetic studies are kept")
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
+    parser.add_argument("--no-site", dest="site", action="store_false",
+                        help="the compute half only: tasks, aggregation and the tidy table, no pages")  # fmt: skip
     parser.add_argument("--child", nargs=3, metavar=("STUDY", "OUTPUT", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child[0], args.child[1], int(args.child[2]))))
+        print(json.dumps(child(args.child[0], args.child[1], int(args.child[2]), args.site)))
         return
     folder = Path(args.cohorts)
     rows = []
@@ -142,9 +181,9 @@ def main() -> None:
             out = Path(tempfile.mkdtemp(prefix="study-scale-"))
             keep = args.add and size == args.subjects[0] and index == len(args.workers) - 1
             try:
-                result = run_child(study, out / "site", workers)
+                result = run_child(study, out / "site", workers, args.site)
                 print(json.dumps(result), flush=True)
-                rows.append(row(result, "cold"))
+                rows.append(row(result, "cold" if args.site else "cold, no pages"))
                 if keep:
                     grown = out / "study"
                     shutil.copytree(study, grown)  # the same bytes: the same cache keys
