@@ -24,7 +24,7 @@ import pytest
 from muscle_atlas.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-ITEMS = 80
+ITEMS = 48
 TIMEOUT = 90  # seconds: the cluster's start, the join and the kill
 
 
