@@ -106,6 +106,10 @@ def process(item: Item, options: TaskOptions, cache: str, key: str | None = None
     done = cached_result(Path(cache), item, key)
     if done is not None:  # an earlier attempt finished (a retry after the worker died late)
         return done
+    # A worker's first task imports the libraries before its clock starts: "seconds" is the work.
+    import muscle_atlas.study.voxels
+    import muscle_atlas.subject  # noqa: F401
+
     started = time.perf_counter()
     temporary = folder.parent / f".tmp-{uuid.uuid4().hex}"
     temporary.mkdir(parents=True, exist_ok=True)
