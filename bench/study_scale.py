@@ -10,7 +10,8 @@ run and the site files rewritten are counted. Each study runs in a child process
 peak memory is its own); take the figures on a quiet machine, under the bench lock::
 
     flock /tmp/muscle-bench.lock python bench/study_scale.py --subjects 1000 --workers 1 2 --add 10
-    flock /tmp/muscle-bench.lock python bench/study_scale.py --subjects 10000 --workers 2
+    flock /tmp/muscle-bench.lock python bench/study_scale.py --subjects 10000 --workers 2 --no-site
+    flock /tmp/muscle-bench.lock python bench/study_scale.py --task-times ../shared/data/thigh-cohort
 
 ``--write`` puts the table into docs/performance.md (between the study-scale markers; rows of
 other sizes already there are kept). Not a test.
@@ -116,6 +117,26 @@ def child(study: str, output: str, workers: int, site: bool = True) -> dict:
     }  # fmt: skip
 
 
+def task_times(study_path: str) -> dict:
+    """Every segmentation's task, one after the other in this process (cold cache, the libraries
+    imported first): the median and largest time, the sum."""
+    from muscle_atlas.study.discover import discover
+    from muscle_atlas.study.task import TaskOptions, process
+
+    study = discover(study_path)
+    times = {}
+    with tempfile.TemporaryDirectory() as cache:
+        process(study.items[0], TaskOptions(), cache + "/warm")
+        for item in study.items:
+            started = time.perf_counter()
+            result = process(item, TaskOptions(), cache)
+            times[item.id] = time.perf_counter() - started
+            assert result["ok"], result
+    slowest = max(times, key=times.__getitem__)
+    return {"items": len(times), "median": statistics.median(times.values()), "largest": times[slowest],
+            "slowest": slowest, "sum": sum(times.values()), "load": os.getloadavg()[0]}  # fmt: skip
+
+
 def run_child(study: Path, output: Path, workers: int, site: bool = True) -> dict:
     command = [sys.executable, __file__, "--child", str(study), str(output), str(workers), *([] if site else ["--no-site"])]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
@@ -168,10 +189,14 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
     parser.add_argument("--no-site", dest="site", action="store_false",
                         help="the compute half only: tasks, aggregation and the tidy table, no pages")  # fmt: skip
+    parser.add_argument("--task-times", metavar="STUDY", help="time every task of STUDY in this process, and stop")
     parser.add_argument("--child", nargs=3, metavar=("STUDY", "OUTPUT", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], int(args.child[2]), args.site)))
+        return
+    if args.task_times:
+        print(json.dumps(task_times(args.task_times)))
         return
     folder = Path(args.cohorts)
     rows = []
