@@ -59,3 +59,25 @@ def thigh_site(thigh: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactor
     fast = ["--views", "4", "--size", "96", "--no-ssaa", "--triangles", "1500", "--jobs", "2"]
     assert main(["build", str(segmentation), "--labels", str(table), "-o", str(site), *fast]) == 0
     return site
+
+
+POPULATION = 10_000  # subjects of the fabricated study (issue #21: a site usable at this scale)
+
+
+@pytest.fixture(scope="session")
+def population_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The study site of a fabricated study of 10,000 subjects (thigh and hip, 20 muscles, both legs;
+    ``studyfake``), written by the real site writer, shared by test_study.py and
+    test_study_browser.py. Its writing time is in ``site-seconds.txt`` beside it (a record, not a
+    test: the machine may be shared)."""
+    import time
+
+    from studyfake import fake_study, write_fake_site
+
+    folder = tmp_path_factory.mktemp("population")
+    data = fake_study(POPULATION, folder / "cache", maps=False)
+    wall, cpu = time.perf_counter(), time.process_time()
+    write_fake_site(data, folder / "cache", folder / "site")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    (folder / "site-seconds.txt").write_text(f"{wall:.1f} s wall, {cpu:.1f} s CPU\n")
+    return folder / "site"

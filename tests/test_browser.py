@@ -160,34 +160,34 @@ def _visible(page, selector: str) -> list[str]:
                                      ".map(e => e.getAttribute('src') || e.getAttribute('href'))")  # fmt: skip
 
 
-def test_side_switch_changes_the_turntable_and_the_gallery(page, server: str) -> None:
+def test_side_switch_changes_the_turntable_and_keeps_the_shared_gallery(page, server: str) -> None:
     page.goto(server + "muscle/leg/soleus/")
     group = page.get_by_role("group", name="Side shown")
     group.wait_for()
     radios = group.get_by_role("radio")
     assert radios.count() == 3 and radios.nth(0).is_checked()
-    assert any(s.endswith("leg-soleus-both.webm") for s in _visible(page, ".viewer-stage video source"))
-    # Click: the left side's video plays, its gallery shows (and its lightbox).
+    assert any(s.endswith("leg-soleus-both.mp4") for s in _visible(page, ".viewer-stage video source"))
+    # Click: the left side's video plays; the gallery (both sides, shared) stays, with its lightbox.
     group.get_by_role("radio", name="Left").click()  # where the label shows: the radio covers it
     assert group.get_by_role("radio", name="Left").is_checked()
     page.wait_for_function("() => { const v = [...document.querySelectorAll('.viewer-stage video')]"
                            ".find(v => !v.closest('[hidden]')); return v && v.currentSrc.includes('-left.') "
                            "&& v.currentTime > 0.2 }", timeout=15000)  # fmt: skip
     links = _visible(page, ".gallery a")
-    assert len(links) == 8 and all("leg-soleus-left-" in h for h in links)
+    assert len(links) == 8 and all("leg-soleus-both-" in h for h in links)
     assert page.locator(".viewer-caption").inner_text().endswith("left, turning")
-    page.locator(".gallery:not([hidden]) a").nth(2).click()
-    assert page.get_by_role("dialog").locator("img").get_attribute("src").endswith("leg-soleus-left-3.webp")
+    page.locator(".gallery a").nth(2).click()
+    assert page.get_by_role("dialog").locator("img").get_attribute("src").endswith("leg-soleus-both-3.webp")
     page.keyboard.press("Escape")
-    # Keyboard: arrows move through the radios, focus is visible, the gallery follows.
+    # Keyboard: arrows move through the radios, focus is visible, the turntable follows.
     group.get_by_role("radio", name="Left").focus()
     page.keyboard.press("ArrowRight")
     assert group.get_by_role("radio", name="Right").is_checked()
     outline = page.evaluate("getComputedStyle(document.activeElement.nextElementSibling).outlineStyle")
     assert outline not in ("", "none")
-    page.wait_for_function("() => [...document.querySelectorAll('.gallery')].some("
-                           "g => !g.hidden && g.dataset.side === 'right')")  # fmt: skip
-    assert all("leg-soleus-right-" in h for h in _visible(page, ".gallery a"))
+    page.wait_for_function("() => [...document.querySelectorAll('.viewer-stage video')]"
+                           ".some(v => !v.closest('[hidden]') && v.currentSrc.includes('-right.'))")  # fmt: skip
+    assert len(_visible(page, ".gallery a")) == 8
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
     assert group.get_by_role("radio", name="Both sides").is_checked()
@@ -280,8 +280,11 @@ def test_side_switch_of_a_muscle_split_from_one_label(browser, thigh_site: Path)
                 ".find(v => !v.closest('[hidden]')); return v && v.currentSrc.includes('-' + side + '.') }",
                 arg=side, timeout=15000,
             )  # fmt: skip
-            links = _visible(tab, ".gallery a")
-            assert len(links) == 4 and all(f"thigh-vastus-lateralis-{side}-" in h for h in links)
+            poster = tab.eval_on_selector_all(".viewer-stage video", "vs => vs.filter(v => !v.closest('[hidden]'))"
+                                              ".map(v => v.getAttribute('poster'))")  # fmt: skip
+            assert poster == [f"../../../assets/renders/thigh-vastus-lateralis-{side}-poster.webp"]
+            links = _visible(tab, ".gallery a")  # the Both view's, shared
+            assert len(links) == 4 and all("thigh-vastus-lateralis-both-" in h for h in links)
         text = tab.locator("main").inner_text()
         assert "Volume (left)" in text and "Volume (right)" in text and "Volume asymmetry" in text
     context.close()

@@ -204,13 +204,13 @@ def test_every_exported_page_is_its_reference_row(built: dict[str, Path], rows: 
         assert links[1:] == [c for c in _children(row) if c in linkable], permalink
         assert all(link in linkable for link in links), permalink
         assert body.index("[Back››]") < body.index("{% include page-image") < body.index("{% include gallery %}")
-        for suffix in (".gif", ".mp4", ".webm", "-1.png", "-4.png", "-4-thumb.png"):
+        for suffix in (".gif", ".mp4", "-1.png", "-4.png", "-4-thumb.png"):
             asset = (
                 jekyll
                 / "assets/images"
                 / row["image_name"]
                 .replace(".gif", suffix)
-                .replace("/gif/", "/gif/" if suffix in (".gif", ".mp4", ".webm") else "/png/")
+                .replace("/gif/", "/gif/" if suffix in (".gif", ".mp4") else "/png/")
             )
             assert asset.is_file(), asset
     root, _ = _page(jekyll / "pages" / "muscle.md")

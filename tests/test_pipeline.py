@@ -54,11 +54,15 @@ def test_outputs_measures_and_cache(small_phantom: Path, tmp_path: Path) -> None
     assert "leg-superficial-posterior-compartment-right" in result.turntables
     assert "lower-limb-both" in result.turntables
     for name in result.turntables:
+        assert (out / "renders" / f"{name}.mp4").stat().st_size > 0
+        if name.endswith(("-left", "-right")):  # they share the Both view's gallery: a poster only
+            assert (out / "renders" / f"{name}-poster.webp").is_file()
+            assert not list((out / "renders").glob(f"{name}-[0-9]*")) and not (out / "renders" / f"{name}.gif").exists()
+            continue
         for index in range(1, 5):
             assert (out / "renders" / f"{name}-{index}.webp").is_file()
-            assert (out / "renders" / f"{name}-{index}-thumb.webp").is_file()
-        for ext in ("mp4", "webm", "gif"):
-            assert (out / "renders" / f"{name}.{ext}").stat().st_size > 0
+            assert (out / "renders" / f"{name}-{index}-thumb.avif").is_file()
+        assert (out / "renders" / f"{name}.gif").stat().st_size > 0
     with (out / "measures.csv").open() as handle:
         rows = {(r["structure"], r["side"]): r for r in csv.DictReader(handle)}
     assert {"volume_mL", "surface_area_cm2", "length_mm", "max_cross_section_cm2"} <= set(next(iter(rows.values())))
@@ -80,7 +84,8 @@ def test_same_input_gives_the_same_bytes(small_phantom: Path, tmp_path: Path) ->
     first, second = tmp_path / "a", tmp_path / "b"
     _render(small_phantom, first)
     _render(small_phantom, second)
-    files = sorted(p.relative_to(first) for p in (first / "renders").iterdir() if p.suffix in (".webp", ".gif", ".glb"))
+    kinds = (".webp", ".avif", ".gif", ".mp4", ".glb")
+    files = sorted(p.relative_to(first) for p in (first / "renders").iterdir() if p.suffix in kinds)
     assert len(files) > 50
     different = [str(f) for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
     assert different == []
@@ -93,7 +98,7 @@ def test_smoother_animation_keeps_the_stills(small_phantom: Path, tmp_path: Path
     plain, smooth = tmp_path / "plain", tmp_path / "smooth"
     _render(small_phantom, plain)
     _render(small_phantom, smooth, animation_views=16)
-    name = "leg-soleus-left"
+    name = "leg-soleus-both"
     for index in range(1, 5):
         still = f"renders/{name}-{index}.webp"
         assert (plain / still).read_bytes() == (smooth / still).read_bytes()

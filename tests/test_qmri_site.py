@@ -162,7 +162,7 @@ def test_map_turntable_is_coloured_by_fat_fraction_and_varies(site: Path) -> Non
     from PIL import Image
 
     html = _html(site)
-    assert 'class="viewer map-viewer"' in html and "leg-soleus-both-map.webm" in html
+    assert 'class="viewer map-viewer"' in html and "leg-soleus-both-map.mp4" in html
     assert "coloured by fat fraction" in html
     assert re.search(r"<text [^>]*>≤ 0</text>.*<text [^>]*>≥ \d+</text>", html, re.S)  # the colour bar and its range
     frame = np.asarray(Image.open(site / "assets/renders/leg-soleus-both-map-1.webp").convert("RGB")).astype(int)
@@ -231,7 +231,7 @@ def test_downloads_resolve_and_every_quantity_file_is_linked(site: Path) -> None
     linked = set().union(*references.values())
     shipped = [p.resolve() for p in (site / "data").iterdir()]
     shipped += [p.resolve() for p in (site / "assets/renders").glob("*-map*")]
-    assert len(shipped) >= 6 + 4 * 6  # six data files; a poster, two videos and a model per muscle
+    assert len(shipped) >= 6 + 3 * 6  # six data files; a poster, a video and a model per muscle
     assert [str(p) for p in shipped if p not in linked] == []
     soleus = _html(site)
     downloads = re.search(r'<section class="downloads".*?</section>', soleus, re.S).group(0)

@@ -217,7 +217,7 @@ def test_thigh_cohort_page_has_the_side_switch_and_per_side_measures(thigh_site:
     html = (thigh_site / "muscle/thigh/vastus-lateralis/index.html").read_text()
     assert 'class="side-switch"' in html
     for variant in ("both", "left", "right"):
-        assert f"thigh-vastus-lateralis-{variant}.webm" in html
+        assert f"thigh-vastus-lateralis-{variant}.mp4" in html
     assert "Volume (left)" in html and "Volume (right)" in html and "Volume asymmetry" in html
     rows = _measures(thigh_site)
     for side in ("left", "right"):
@@ -347,29 +347,43 @@ def test_whole_body_model_sides_and_volumes(data: Path) -> None:
     assert checked > 150
 
 
-def test_the_turntable_starts_on_the_still_the_page_opens_on(thigh_site: Path) -> None:
+def _video_frames(path: Path) -> list[np.ndarray]:
     import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    width, height = next(reader)["size"]
+    return [np.frombuffer(f, np.uint8).reshape(height, width, 3).astype(float) for f in reader]
+
+
+def test_the_turntable_starts_on_the_still_the_page_opens_on(thigh_site: Path) -> None:
     from PIL import Image
+
+    from muscle_atlas.subject import MANIFEST
+    from muscle_atlas.web.publish import cache_dir
 
     html = (thigh_site / "muscle/thigh/vastus-lateralis/index.html").read_text()
     renders = thigh_site / "assets/renders"
-    for side in ("left", "right"):
-        poster = re.search(rf'poster="[^"]*thigh-vastus-lateralis-{side}-(\d)\.webp"', html)
-        assert poster, side
-        reader = imageio_ffmpeg.read_frames(str(renders / f"thigh-vastus-lateralis-{side}.mp4"))
-        meta = next(reader)
-        width, height = meta["size"]
-        first = np.frombuffer(next(reader), np.uint8).reshape(height, width, 3).astype(float)
-        reader.close()
+    posters = json.loads(next(cache_dir(thigh_site).rglob(MANIFEST)).read_text())["posters"]
 
-        distances = []
-        for index in range(1, 5):
-            still = Image.open(renders / f"thigh-vastus-lateralis-{side}-{index}.webp").convert("RGB")
-            distances.append(float(np.abs(np.asarray(still.resize((width, height)), float) - first).mean()))
-        assert int(np.argmin(distances)) + 1 == int(poster.group(1)), (side, distances)
+    def nearest(still: Path, frames: list[np.ndarray]) -> int:
+        height, width = frames[0].shape[:2]
+        image = np.asarray(Image.open(still).convert("RGB").resize((width, height)), float)
+        return int(np.argmin([np.abs(image - f).mean() for f in frames]))
+
+    # Both sides: the page opens on a gallery still, and the turntable starts on it.
+    opened = re.search(r'poster="[^"]*thigh-vastus-lateralis-both-(\d)\.webp"', html)
+    assert opened and int(opened.group(1)) == posters["thigh-vastus-lateralis-both"]
+    frames = _video_frames(renders / "thigh-vastus-lateralis-both.mp4")
+    assert [nearest(renders / f"thigh-vastus-lateralis-both-{i}.webp", frames) for i in range(1, 5)] == [
+        (i - int(opened.group(1))) % 4 for i in range(1, 5)
+    ]
+    # Each side: its own poster (it shares the Both view's gallery), the first frame of its turntable.
+    for side in ("left", "right"):
+        poster = renders / f"thigh-vastus-lateralis-{side}-poster.webp"
+        assert f'poster="../../../assets/renders/{poster.name}"' in html
+        assert nearest(poster, _video_frames(renders / f"thigh-vastus-lateralis-{side}.mp4")) == 0
     # A lateral muscle opens on a lateral view: the left one from the left (2 of 4), the right from the right.
-    assert re.search(r'poster="[^"]*thigh-vastus-lateralis-left-2\.webp"', html)
-    assert re.search(r'poster="[^"]*thigh-vastus-lateralis-right-4\.webp"', html)
+    assert posters["thigh-vastus-lateralis-left"] == 2 and posters["thigh-vastus-lateralis-right"] == 4
 
 
 def test_maps_of_a_label_holding_both_legs_are_quantified_per_side(data: Path, tmp_path: Path) -> None:

@@ -427,3 +427,90 @@ def test_study_table_in_atlas_toml(tmp_path: Path, data: Path) -> None:
         request_from(argparse.Namespace(**{**vars(args), "config": str(toml)}))
     toml.write_text("[study]\nwho = 1\n")
     assert main(["study", "--config", str(toml)]) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# At population scale: a fabricated study of 10,000 subjects (conftest.population_site)
+
+FIRST_LOAD_LIMIT = 1_000_000  # bytes a muscle page loads on its first view
+
+
+def first_load(page: Path) -> tuple[int, list[Path]]:
+    """The bytes a page loads on its first view, counted from its HTML: itself, its style sheets,
+    scripts and icon, and the images and media not loaded lazily (``loading="lazy"``, or behind a
+    link)."""
+    from html.parser import HTMLParser
+
+    loaded: list[Path] = [page]
+
+    class Loads(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            url = None
+            if tag == "link" and a.get("rel") in ("stylesheet", "icon", "preload", "modulepreload"):
+                url = a.get("href")
+            elif tag in ("script", "img", "source", "video", "audio", "iframe", "embed") and a.get("loading") != "lazy":
+                url = a.get("src") or a.get("poster")
+            elif tag == "object":
+                url = a.get("data")
+            if url and not url.startswith(("data:", "http:", "https:")):
+                loaded.append((page.parent / url.split("#")[0].split("?")[0]).resolve())
+
+    Loads().feed(page.read_text(encoding="utf-8"))
+    return sum(p.stat().st_size for p in loaded), loaded
+
+
+def test_a_muscle_page_at_10000_subjects_loads_under_1_mb(population_site: Path) -> None:
+    pages = sorted((population_site / "muscle").glob("*/*/index.html"), key=lambda p: p.stat().st_size)
+    assert len(pages) == 20
+    largest = pages[-1]
+    weight, loaded = first_load(largest)
+    assert weight <= FIRST_LOAD_LIMIT, (largest, weight)
+    assert {p.name for p in loaded} == {"index.html", "site.css", "site.js", "favicon.svg"}
+    html = largest.read_text(encoding="utf-8")
+    # Large groups are densities (the values beyond the whiskers as points); the small one, points.
+    assert html.count('class="density"') == 3 * 4  # 3 plots × the 4 groups of over 200 subjects
+    assert "TMD: median" in html and "drawn as a density" in html
+    assert html.count('class="point"') < 3 * (4 * 60 + 200)
+    # Every subject's values are one link away, in the muscle's CSV.
+    csv_link = re.search(r'href="([^"]+\.csv)">this muscle’s table', html).group(1)
+    rows = _read_csv((largest.parent / csv_link).resolve())
+    assert 9_990 < len(rows) <= 10_000 and set(rows[0]) >= {"subject", "group", "volume (mL)", "max_csa (cm²)"}
+
+
+def test_the_subject_index_and_qc_pages_stay_small_at_10000_subjects(population_site: Path) -> None:
+    import json
+
+    index = population_site / "subject" / "index.html"
+    html = index.read_text(encoding="utf-8")
+    assert first_load(index)[0] < 200_000
+    assert html.count("<tr>") == 1 + 50  # the header and the first page
+    assert "1–50 of 10,000 subjects." in html and 'href="../data/subjects.csv"' in html
+    assert len(list(population_site.glob("subject/page-*/index.html"))) == 199  # linked from page to page
+    listing = json.loads((population_site / "data" / "subjects.json").read_text(encoding="utf-8"))
+    assert len(listing["rows"]) == 10_000 and listing["columns"][:4] == ["Subject", "Group", "Sex", "Age"]
+    assert "Site" in listing["columns"]
+    qc = sorted(population_site.glob("qc/**/index.html"))
+    assert len(qc) > 5
+    severities = []
+    for page in qc:
+        text = page.read_text(encoding="utf-8")
+        assert first_load(page)[0] < 300_000
+        assert text.count('class="study-qc-card"') <= 25
+        assert text.count("<img ") == text.count('loading="lazy"') == text.count('class="study-qc-card"')
+        severities += re.findall(r'data-level="(\w+)"', text)
+    order = {"high": 0, "medium": 1, "low": 2}
+    pages_in_order = sorted(qc, key=lambda p: int(p.parent.name.split("-")[1]) if p.parent.name != "qc" else 1)
+    by_page = [re.findall(r'data-level="(\w+)"', p.read_text(encoding="utf-8")) for p in pages_in_order]
+    ranks = [order[s] for levels in by_page for s in levels]
+    assert ranks == sorted(ranks) and set(ranks) == {0, 1, 2}  # the most severe first, every severity present
+    home = (population_site / "index.html").read_text(encoding="utf-8")
+    assert first_load(population_site / "index.html")[0] < 200_000
+    assert "10,000 subjects" in home and "Subjects per site" in home and "Subjects per group and site" in home
+
+
+def test_every_file_of_the_10000_subject_site_is_linked_from_a_page(population_site: Path) -> None:
+    from muscle_atlas.web.publish import linked_files
+
+    shipped = {p.resolve() for p in population_site.rglob("*") if p.is_file()}
+    assert shipped - linked_files(population_site) == set()

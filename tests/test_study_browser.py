@@ -132,3 +132,124 @@ def test_axe_finds_no_serious_accessibility_problem(page, server: str, path: str
     serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results["violations"]
                if v["impact"] in ("serious", "critical")]  # fmt: skip
     assert serious == []
+
+
+# ---------------------------------------------------------------------------------------------
+# At population scale: the fabricated study of 10,000 subjects (conftest.population_site)
+
+
+@pytest.fixture(scope="module")
+def population_server(population_site: Path) -> Iterator[str]:
+    with serving(population_site) as url:
+        yield url
+
+
+def _axe_serious(tab) -> list:
+    axe = JS / "axe-core" / "axe.min.js"
+    if not axe.is_file():
+        pytest.skip("axe-core missing (make test installs it)")
+    tab.add_script_tag(path=str(axe))
+    results = tab.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results["violations"]
+            if v["impact"] in ("serious", "critical")]  # fmt: skip
+
+
+def test_the_largest_muscle_page_at_10000_subjects_loads_under_1_mb(page, population_server: str,  # noqa: F811
+                                                                    population_site: Path) -> None:  # fmt: skip
+    largest = max((population_site / "muscle").glob("*/*/index.html"), key=lambda p: p.stat().st_size)
+    loaded: list[tuple[str, int]] = []
+    page.on("requestfinished", lambda r: loaded.append((r.url, r.sizes()["responseBodySize"])))
+    failed = _watch(page)
+    page.goto(population_server + largest.parent.relative_to(population_site).as_posix() + "/")
+    page.wait_for_load_state("networkidle")
+    assert sum(size for _, size in loaded) <= 1_000_000, loaded
+    assert page.locator("svg.study-plot[role=img]").count() == 3
+    assert page.locator("svg.study-plot polygon.density").count() == 3 * 4
+    page.locator("summary", has_text="Numbers").first.click()
+    assert page.locator("details[open] tbody tr").count() > 116  # the small group's every subject, the outliers
+    assert failed == [] and page.console_errors == []
+    assert _axe_serious(page) == []
+
+
+def test_the_subject_index_at_10000_subjects_searches_sorts_and_pages(page, population_server: str) -> None:  # noqa: F811
+    failed = _watch(page)
+    page.goto(population_server + "subject/")
+    rows = page.locator("table.paged tbody tr")
+    status = page.locator(".paged-status")
+    assert rows.count() == 50 and status.inner_text() == "1–50 of 10,000 subjects."
+    assert page.get_by_role("navigation", name="Pages of subjects").count() == 1  # the static pager gave way
+    page.get_by_role("button", name="Next page").click()
+    page.wait_for_function("() => document.querySelector('.paged-status').textContent.startsWith('51–100')")
+    assert status.inner_text() == "51–100 of 10,000 subjects."
+    assert rows.first.locator("th").inner_text() == "sub-P00050" and rows.count() == 50
+    assert page.locator(".paged-position").inner_text() == "Page 2 of 200"
+    assert page.locator("h1").inner_text() == "Subjects, page 2 of 200"
+    page.get_by_role("button", name="Previous page").click()
+    page.wait_for_function("() => document.querySelector('.paged-status').textContent.startsWith('1–50')")
+    search = page.get_by_label(re.compile("^Find subjects"))
+    search.fill("P00042")
+    page.wait_for_function("() => document.querySelector('.paged-status').textContent.includes('matching')")
+    assert status.inner_text() == "1 subject matching “P00042”."
+    assert rows.count() == 1 and page.get_by_role("navigation", name="Pages of subjects").is_hidden()
+    rows.first.get_by_role("link", name="sub-P00042").click()
+    page.wait_for_url("**/subject/sub-P00042/")
+    page.go_back()
+    search = page.get_by_label(re.compile("^Find subjects"))
+    search.fill("TMD F")  # every word: the small group's women
+    page.wait_for_function("() => document.querySelector('.paged-status').textContent.includes('TMD F')")
+    groups = rows.locator("td:nth-child(2)").all_inner_texts()
+    assert groups and set(groups) == {"TMD"} and set(rows.locator("td:nth-child(3)").all_inner_texts()) == {"F"}
+    search.fill("")
+    page.wait_for_function("() => document.querySelector('.paged-status').textContent.startsWith('1–50 of 10,000')")
+    header = page.locator("table.paged thead th").nth(3)  # age: sorted as numbers, bands last
+    header.locator("button").click()
+    page.wait_for_function("() => document.querySelector('table.paged thead th:nth-child(4)').getAttribute('aria-sort')")
+    ages = [int(a) for a in rows.locator("td:nth-child(4)").all_inner_texts()]  # ">80" comes after the numbers
+    assert ages == sorted(ages) and ages[0] == 16
+    assert page.url.endswith("/subject/")  # an empty search leaves no ?q=
+    page.goto(population_server + "subject/?q=sub-P09999")  # the home's search form lands here
+    page.wait_for_function("() => document.querySelector('.paged-status').textContent.includes('matching')")
+    assert rows.count() == 1 and rows.first.locator("th").inner_text() == "sub-P09999"
+    assert failed == [] and page.console_errors == []
+    assert _axe_serious(page) == []
+
+
+def test_the_qc_pages_at_10000_subjects_page_by_severity_with_lazy_thumbnails(page, population_server: str) -> None:  # noqa: F811
+    failed = _watch(page)
+    thumbs: list[str] = []
+    page.on("request", lambda r: thumbs.append(r.url) if "/assets/qc/" in r.url else None)
+    page.goto(population_server + "qc/")
+    page.wait_for_load_state("networkidle")
+    cards = page.locator(".study-qc-card")
+    assert cards.count() == 25
+    assert page.locator(".study-qc-card img:not([loading=lazy])").count() == 0
+    assert len(thumbs) < 25  # the thumbnails far below the first screen wait until they are scrolled to
+    last = cards.last.locator("img")
+    last.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=last.element_handle())
+    assert cards.first.get_attribute("data-level") == "high"
+    first_page = cards.locator("h3 a").all_inner_texts()
+    page.get_by_role("navigation", name="Pages of findings, bottom").get_by_role("link", name="Next page").click()
+    page.wait_for_url("**/qc/page-2/")
+    assert page.locator("h1").inner_text().startswith("Quality control, page 2 of ")
+    assert cards.count() == 25 and not set(cards.locator("h3 a").all_inner_texts()) & set(first_page)
+    page.get_by_role("navigation", name="Pages of findings, top").locator("a").last.click()  # next
+    page.wait_for_url("**/qc/page-3/")
+    pages = page.get_by_role("navigation", name="Pages of findings, top").locator("a:not([rel])").all_inner_texts()
+    page.goto(population_server + f"qc/page-{pages[-1].split()[-1]}/")  # the last page: the least severe
+    assert page.locator(".study-qc-card").last.get_attribute("data-level") == "low"
+    assert failed == [] and page.console_errors == []
+    assert _axe_serious(page) == []
+
+
+def test_the_10000_subject_pages_pass_the_nu_html_checker(population_site: Path) -> None:
+    jar = JS / "vnu-jar" / "build" / "dist" / "vnu.jar"
+    if shutil.which("java") is None or not jar.is_file():
+        pytest.skip("vnu-jar or java missing (make test installs vnu-jar)")
+    largest = max((population_site / "muscle").glob("*/*/index.html"), key=lambda p: p.stat().st_size)
+    pages = [population_site / p / "index.html" for p in ("", "subject/", "subject/page-2/", "subject/sub-P00024/",
+                                                          "qc/", "qc/page-2/", "methods/")]  # fmt: skip
+    result = subprocess.run(["java", "-jar", str(jar), "--errors-only", "--format", "json", str(largest),
+                             *map(str, pages)], capture_output=True, text=True, timeout=600)  # fmt: skip
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    assert [(m.get("url", "").rsplit("/site/", 1)[-1], m["message"]) for m in messages] == []

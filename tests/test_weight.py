@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.subject import SubjectRequest, render_subject
@@ -66,22 +67,23 @@ def _render(volume: Path, table: Path, out: Path, **settings: object):
 
 
 def test_webp_stills_look_like_the_lossless_ones(phantom: tuple[Path, Path], tmp_path: Path) -> None:
-    """The same renders, at the default size, as WebP (the HTML site) and PNG (the Jekyll export):
-    stills at SSIM ≥ 0.98, thumbnails pixel for pixel, far fewer bytes."""
+    """The same renders, at the default size, as WebP stills and AVIF thumbnails (the HTML site) and
+    PNG (the Jekyll export): both at SSIM ≥ 0.98, a white background still white, far fewer bytes."""
     webp = _render(*phantom, tmp_path / "webp", image_format="webp", sides="both", models=False)
     _render(*phantom, tmp_path / "png", image_format="png", sides="both", models=False)
     compared, sizes = 0, {"webp": 0, "png": 0}
     for name in webp.turntables:
         for index in range(1, 3):
-            for suffix in ("", "-thumb"):
-                lossy = tmp_path / "webp" / "renders" / f"{name}-{index}{suffix}.webp"
+            for suffix, kind in (("", "webp"), ("-thumb", "avif")):
+                lossy = tmp_path / "webp" / "renders" / f"{name}-{index}{suffix}.{kind}"
                 lossless = tmp_path / "png" / "renders" / f"{name}-{index}{suffix}.png"
                 a = np.asarray(Image.open(lossless).convert("RGB"))
                 b = np.asarray(Image.open(lossy).convert("RGB"))
-                assert Image.open(lossy).format == "WEBP"
+                assert Image.open(lossy).format == kind.upper()
                 assert ssim(a, b) >= 0.98, (lossy.name, ssim(a, b))
-                if suffix:  # thumbnails are lossless: the PNG's pixels (no off-white box on a white page)
-                    assert np.array_equal(a, b), lossy.name
+                # No off-white box on a white page: the background away from what is drawn stays white.
+                far = ndimage.distance_transform_edt((a == 255).all(axis=2)) > a.shape[1] / 12
+                assert far.mean() > 0.2 and (b[far] >= 254).all(), lossy.name
                 sizes["webp"] += lossy.stat().st_size
                 sizes["png"] += lossless.stat().st_size
                 compared += 1
@@ -123,7 +125,7 @@ def site(phantom: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -
 def test_every_file_of_the_site_is_reachable(site: Path) -> None:
     assert orphans(site) == []
     renders = {p.suffix for p in (site / "assets/renders").iterdir()}
-    assert renders == {".webp", ".mp4", ".webm", ".gif", ".glb"}
+    assert renders == {".webp", ".avif", ".mp4", ".gif", ".glb"}
 
 
 def test_every_side_is_shown_and_the_both_sides_view_needs_no_script(site: Path) -> None:
@@ -133,15 +135,18 @@ def test_every_side_is_shown_and_the_both_sides_view_needs_no_script(site: Path)
     assert switch.count("checked") == 1 and "<legend>" in switch
     # Outside <template> (what shows without JavaScript): only the both-sides view.
     live = re.sub(r"<template\b.*?</template>", "", html, flags=re.S)
-    assert "leg-soleus-both.webm" in live and "leg-soleus-both-2-thumb.webp" in live
-    for name in ("leg-soleus-left.webm", "leg-soleus-right.mp4", "leg-soleus-left-1.webp", "leg-soleus-right-2-thumb.webp"):
+    assert "leg-soleus-both.mp4" in live and "leg-soleus-both-2-thumb.avif" in live
+    for name in ('src="../../../assets/renders/leg-soleus-left.mp4"', 'src="../../../assets/renders/leg-soleus-right.mp4"',
+                 "leg-soleus-left-poster.webp"):  # fmt: skip
         assert name not in live, name
     templates = re.findall(r'<template data-side="(\w+)">', html)
-    assert templates == ["left", "right", "left", "right"]  # the turntable and the gallery of each side
+    assert templates == ["left", "right"]  # each side's turntable; the gallery is the Both view's
     for side in ("left", "right"):
-        assert f"leg-soleus-{side}-16.webp" not in html
-        assert f"leg-soleus-{side}-4.webp" in html and f"leg-soleus-{side}-4-thumb.webp" in html
-        assert f"leg-soleus-{side}.gif" in html and f"leg-{side}-scene.glb" in html
+        assert f"leg-soleus-{side}-poster.webp" in html and f"leg-{side}-scene.glb" in html
+        assert f"leg-soleus-{side}-1.webp" not in html and f"leg-soleus-{side}.gif" not in html
+        assert f'<a href="../../../assets/renders/leg-soleus-{side}.mp4" download>Animation, {side} (MP4)</a>' in html
+    assert "The views show both sides" in html
+    assert "Animation, both sides (GIF)" in html
 
 
 def _glb_json(path: Path) -> dict:
@@ -192,11 +197,11 @@ def test_draco_pays_for_its_decoder() -> None:
 def test_videos_are_sized_for_the_page_and_the_gif_is_small(tmp_path: Path) -> None:
     import imageio.v3 as iio
 
-    from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, video_frames, write_gif, write_videos
+    from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, video_frames, write_gif, write_video
 
     frames = [np.full((800, 800, 3), 255 - 10 * i, dtype=np.uint8) for i in range(16)]
     small = video_frames(frames)
-    write_videos(small, [tmp_path / "t.mp4"], 8)
+    write_video(small, tmp_path / "t.mp4", 8)
     write_gif(small, tmp_path / "t.gif", 8)
     first = next(iter(iio.imiter(tmp_path / "t.mp4", plugin="FFMPEG")))
     assert first.shape[:2] == (VIDEO_SIZE, VIDEO_SIZE) and VIDEO_SIZE <= 1.5 * 480
@@ -208,7 +213,7 @@ def test_jekyll_export_gets_png_and_nothing_else(phantom: tuple[Path, Path], tmp
     volume, table = phantom
     out = build_site(volume, tmp_path / "jekyll", labels=str(table), fmt="jekyll")
     assets = {p.suffix for p in (out / "assets/images/muscles").rglob("*") if p.is_file()}
-    assert assets == {".png", ".gif", ".mp4", ".webm"}
+    assert assets == {".png", ".gif", ".mp4"}
     cache = tmp_path / ".jekyll.muscle-atlas-cache" / "renders"
     made = {p.name for p in cache.iterdir() if not p.name.startswith(".")}
     assert not [n for n in made if n.endswith((".webp", ".glb")) or "-left" in n or "-right" in n]

@@ -13,7 +13,7 @@ from muscle_atlas.errors import AtlasError
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map: ClassVar[dict[str, str]] = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".glb": "model/gltf-binary", ".webm": "video/webm", ".mp4": "video/mp4", ".js": "text/javascript",
+        ".glb": "model/gltf-binary", ".mp4": "video/mp4", ".avif": "image/avif", ".js": "text/javascript",
         ".json": "application/json", ".svg": "image/svg+xml",
     }  # fmt: skip
 

@@ -15,7 +15,7 @@ from muscle_atlas.render.settings import RenderSettings
 
 CACHE_FILE = ".render-cache.json"
 POSTERS_FILE = ".posters.json"  # turntable → the still its page opens on
-RENDER_VERSION = "14"
+RENDER_VERSION = "15"
 
 
 def _mesh_digest(mesh: object) -> str:
@@ -48,6 +48,8 @@ def digest_jobs(work: Plan, settings: RenderSettings) -> None:
             "highlight": sorted((k, list(c)) for k, c in job.highlight.items()),
             "framing": asdict(job.framing) if job.framing else None,
         }
+        if not job.gallery:
+            payload["gallery"] = False
         if job.kind != "turntable":  # keeps the digests of plain turntables as they were
             payload["kind"] = job.kind
             payload["colours"] = sorted(

@@ -1,11 +1,14 @@
-"""Turntable animations: MP4 (H.264) and WebM (VP9) through imageio-ffmpeg's bundled ffmpeg,
-and a GIF fallback through Pillow with one adaptive palette.
+"""Turntable animations: MP4 (H.264) through imageio-ffmpeg's bundled ffmpeg, and a GIF through
+Pillow with one adaptive palette.
 
-The page shows the video at most 480 CSS pixels wide, so the videos are encoded at
+The page shows the video at most 480 CSS pixels wide, so the video is encoded at
 :data:`VIDEO_SIZE` (1.33 times that) whatever the stills' size. Measured on VHF turntables
-(16 frames rendered at 800 px): at 800 px and CRF 23/36, 187 KB MP4 + 143 KB WebM; at 640 px
-and CRF 26/38, 94 KB + 87 KB. The GIF is only the fallback for browsers without video (and a
-download): 240 px, 32 colours (at 400 px and 128 colours: 360 KB; 320 px and 32 colours: 200 KB).
+(16 frames rendered at 800 px): at 800 px and CRF 23, 187 KB; at 640 px and CRF 26, 94 KB.
+H.264 in MP4 is the one video every current browser plays (Chromium, Firefox, Safari on every
+system, Debian's Chromium included); a VP9 WebM beside it took as much room again (111 MB of the
+whole body's 1.2 GB) for no reader who could not play the MP4. The GIF is the Both view's
+download (and the fallback for browsers without video): 240 px, 32 colours (at 400 px and 128
+colours: 360 KB; 320 px and 32 colours: 200 KB).
 """
 
 from __future__ import annotations
@@ -25,18 +28,12 @@ GIF_MAX_BYTES = 300 * 1024
 
 H264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "26", "-movflags", "+faststart", "-preset", "veryfast",
         "-f", "mp4"]  # fmt: skip
-# Without look-ahead frames VP9 encodes a 16-frame turntable in a fifth less time, to the same size.
-VP9 = ["-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-b:v", "0", "-crf", "38", "-deadline", "realtime",
-       "-cpu-used", "8", "-row-mt", "1", "-lag-in-frames", "0", "-f", "webm"]  # fmt: skip
 
 
 def video_frames(frames: list[np.ndarray], size: int = VIDEO_SIZE) -> list[np.ndarray]:
-    """The (square) frames at most ``size`` pixels wide, once for both videos. An area average:
+    """The (square) frames at most ``size`` pixels wide. An area average:
     as sharp as Lanczos at this mild reduction (1.25× from 800 px), and 5× faster."""
     return Reducer(size)(frames)
-
-
-CODECS = {".mp4": H264, ".webm": VP9}
 
 
 class Reducer:
@@ -98,34 +95,28 @@ class Reducer:
         return step
 
 
-# The frames are converted once, to BT.601 limited-range YUV (what browsers assume for untagged
-# video of this size: Chromium decodes it to the stills' colours), and tagged so that no player
-# has to guess. BT.709 primaries and transfer are sRGB's, which the frames are in.
+# The frames are converted to BT.601 limited-range YUV (what browsers assume for untagged video of
+# this size: Chromium decodes it to the stills' colours), and tagged so that no player has to
+# guess. BT.709 primaries and transfer are sRGB's, which the frames are in.
 COLOUR = ["-colorspace", "smpte170m", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
 
 
-def write_videos(frames: list[np.ndarray], paths: list[Path], fps: float, threads: int = 0) -> list[Path]:
-    """The frames as given (see :func:`video_frames`) as each of ``paths``: .mp4 (H.264) or
-    .webm (VP9), encoded by one ffmpeg process from one copy of the frames, converted to YUV
-    once for all (a sixth less work for two videos than a conversion each). ``threads``: per
-    encoder, 0 = ffmpeg's choice (1 in a render worker, which shares the cores with others)."""
-    branches = "".join(f"[v{i}]" for i in range(len(paths)))
+def write_video(frames: list[np.ndarray], path: Path, fps: float, threads: int = 0) -> Path:
+    """The frames as given (see :func:`video_frames`) as an MP4 (H.264) at ``path``. ``threads``:
+    the encoder's, 0 = ffmpeg's choice (1 in a render worker, which shares the cores with others)."""
     height, width = frames[0].shape[:2]
-    # 4:2:0 needs even sides: an odd --size loses its last column and row in the videos.
+    # 4:2:0 needs even sides: an odd --size loses its last column and row in the video.
     even = f"crop={width - width % 2}:{height - height % 2}:0:0," if width % 2 or height % 2 else ""
-    outputs = ["-filter_complex", f"[0:v]{even}scale=out_color_matrix=bt601:out_range=tv,format=yuv420p,"
-               f"split={len(paths)}{branches}"]  # fmt: skip
-    for i, path in enumerate(paths):
-        outputs += ["-map", f"[v{i}]", *CODECS[Path(path).suffix], *COLOUR, "-threads", str(threads), "-an",
-                    "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1", str(path)]  # fmt: skip
+    outputs = ["-vf", f"{even}scale=out_color_matrix=bt601:out_range=tv,format=yuv420p", *H264, *COLOUR,
+               "-threads", str(threads), "-an", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1",
+               str(path)]  # fmt: skip
     _ffmpeg(frames, fps, outputs)
-    return paths
+    return path
 
 
 def _ffmpeg(frames: list[np.ndarray], fps: float, outputs: list[str]) -> None:
     """Pipe raw frames to the ffmpeg that imageio-ffmpeg ships. imageio's own writer does not
-    let us pass the bit-exact flags that make two encodes of the same frames byte-identical,
-    nor write two files from one input."""
+    let us pass the bit-exact flags that make two encodes of the same frames byte-identical."""
     import subprocess
 
     import imageio_ffmpeg

@@ -80,6 +80,7 @@ class Renderer:
         self.plotter.renderer.SetUseOIT(False)
         self.plotter.set_background(background)
         self.plotter.enable_parallel_projection()
+        self.plotter.camera_set = True  # placed by _place_camera: pyvista must not reset it when it draws
         self.actors: dict[str, object] = {}  # full detail
         self.light_actors: dict[str, object] = {}  # context detail, where it differs
         self.items: dict[str, SceneItem] = {}
@@ -88,8 +89,22 @@ class Renderer:
         # actors the current styles show: every window of every turntable projects them.
         self._boxes: dict[object, tuple[float, ...]] = {}
         self._shown: list[object] = []
+        self._shown_boxes = np.zeros((0, 3, 2))  # their boxes (actor × xyz × min/max)
+        self._styled_for: Framing | None = None  # the framing the styles are for (None: restyle all)
+        self._styled: dict[str, Color] = {}  # what they highlight
+        self._shown_of: dict[str, object] = {}  # structure → its actor drawn
         self._painted = False
         self._drawn: set[int] | None = None  # ids of the actors a window draws (None: all shown)
+
+    def resize(self, size: int, align: int) -> None:
+        """Draw ``size`` pixels square from now on, windows aligned to ``align`` (the plotter
+        and its scene stay; the base frames go)."""
+        if (size, align) == (self.size, self.align):
+            return
+        self.size, self.align = size, align
+        self.window = round(size * self.scale)
+        self.plotter.window_size = (self.window, self.window)
+        self._base_key, self._base = None, {}
 
     def _add(self, mesh: object) -> object:
         # render=False: once the plotter has drawn, pyvista would draw the whole scene per actor
@@ -108,10 +123,14 @@ class Renderer:
             box = self._boxes[actor] = actor.GetBounds()  # type: ignore[attr-defined]
         return box
 
-    def load(self, items: list[SceneItem]) -> None:
-        self._base_key = None
+    def load(self, items: list[SceneItem], framing: Framing | None = None) -> None:
+        """Add the items; with ``framing`` (the scene's), only those that reach into its box: a
+        whole-body scene holds every structure of the body, and a region's views show a part."""
+        self._base_key = self._styled_for = None
         for item in items:
             if item.role == "hidden" or item.key in self.actors:
+                continue
+            if framing is not None and not _reaches(item, framing):
                 continue
             self.actors[item.key] = self._add(item.mesh)
             if item.light is not None:
@@ -122,45 +141,61 @@ class Renderer:
         """Remove every structure; the plotter stays for the next scene."""
         self.plotter.clear_actors()
         self.actors, self.light_actors, self.items = {}, {}, {}
-        self._boxes, self._shown = {}, []
+        self._boxes, self._shown, self._styled_for = {}, [], None
         self._shaded.clear()
         self._base_key, self._base = None, {}
 
     def _style(self, highlight: dict[str, Color], framing: Framing) -> None:
+        """Style the scene for ``highlight`` in ``framing``. Within one framing only the structures
+        highlighted before or now change: a turntable restyles a few actors, not the scene's
+        hundreds (work that grew with structures times turntables)."""
+        if self._styled_for != framing:
+            keys: object = list(self.actors)
+            self._styled_for, self._styled, self._shown_of = framing, {}, {}
+        else:
+            keys = set(self._styled) | set(highlight)
+        for key in keys:  # type: ignore[attr-defined]
+            if key in self.actors:  # (not when loaded for a framing it does not reach)
+                self._style_one(key, highlight.get(key), framing)
+        self._styled = dict(highlight)
+        self._shown = list(self._shown_of.values())
+        self._shown_boxes = np.array([self._box(a) for a in self._shown]).reshape(-1, 3, 2)
+
+    def _style_one(self, key: str, colour: Color | None, framing: Framing) -> None:
         cx, cy, cz = framing.center
         r = framing.half_height
-        self._shown = []
-        for key, full in self.actors.items():
-            light = self.light_actors.get(key)
-            actor = full if key in highlight or light is None else light
-            if light is not None:
-                (light if actor is full else full).SetVisibility(False)
-            prop = actor.GetProperty()
-            item = self.items[key]
-            # Translucent surfaces show only their front faces: half the fragments, and a
-            # cleaner look than seeing each muscle's far side through its near side. Opaque
-            # closed surfaces hide their back faces themselves: culled, they cost a quarter less.
-            opaque = key in highlight or item.role == "bone"
-            prop.SetBackfaceCulling(not opaque or item.closed)
-            if key in highlight:
-                prop.SetColor(*highlight[key])
-                prop.SetOpacity(1.0)
-            elif item.role == "bone":
-                prop.SetColor(*BONE)
-                prop.SetOpacity(1.0)
-            elif item.role == "muscle":
-                prop.SetColor(*MUSCLE_CONTEXT)
-                prop.SetOpacity(0.12)
-            else:
-                prop.SetColor(*OTHER_CONTEXT)
-                prop.SetOpacity(0.25)
-            self._shaded.set(actor, not opaque)
-            xmin, xmax, ymin, ymax, zmin, zmax = self._box(actor)
-            inside = zmax >= cz - r and zmin <= cz + r and xmax >= cx - r and xmin <= cx + r
-            visible = bool(inside and (ymax >= cy - r and ymin <= cy + r))
-            actor.SetVisibility(visible)
-            if visible:
-                self._shown.append(actor)
+        full, light = self.actors[key], self.light_actors.get(key)
+        actor = full if colour is not None or light is None else light
+        if light is not None:
+            (light if actor is full else full).SetVisibility(False)
+        prop = actor.GetProperty()  # type: ignore[attr-defined]
+        item = self.items[key]
+        # Translucent surfaces show only their front faces: half the fragments, and a
+        # cleaner look than seeing each muscle's far side through its near side. Opaque
+        # closed surfaces hide their back faces themselves: culled, they cost a quarter less.
+        opaque = colour is not None or item.role == "bone"
+        prop.SetBackfaceCulling(not opaque or item.closed)
+        if colour is not None:
+            prop.SetColor(*colour)
+            prop.SetOpacity(1.0)
+        elif item.role == "bone":
+            prop.SetColor(*BONE)
+            prop.SetOpacity(1.0)
+        elif item.role == "muscle":
+            prop.SetColor(*MUSCLE_CONTEXT)
+            prop.SetOpacity(0.12)
+        else:
+            prop.SetColor(*OTHER_CONTEXT)
+            prop.SetOpacity(0.25)
+        self._shaded.set(actor, not opaque)
+        xmin, xmax, ymin, ymax, zmin, zmax = self._box(actor)
+        inside = zmax >= cz - r and zmin <= cz + r and xmax >= cx - r and xmin <= cx + r
+        visible = bool(inside and (ymax >= cy - r and ymin <= cy + r))
+        actor.SetVisibility(visible)  # type: ignore[attr-defined]
+        if visible:
+            self._shown_of[key] = actor
+        else:
+            self._shown_of.pop(key, None)
 
     def turntable(
         self, highlight: dict[str, Color], framing: Framing, count: int, colours: dict[str, np.ndarray] | None = None
@@ -220,8 +255,12 @@ class Renderer:
         self._base_frames(framing, count, stills)
         shown = []
         for index in stills:
-            # Every other pixel each way: the same choice, a quarter of the work.
-            frame, base = frames[index][::2, ::2].astype(np.int16), self._base[index][::2, ::2].astype(np.int16)
+            # A frame drawn over its base frame differs from it only inside its window; and every
+            # other pixel each way gives the same choice for a quarter of the work.
+            x0, y0, x1, y1 = self.windows[index] or (0, 0, self.size, self.size)
+            x0, y0 = x0 + x0 % 2, y0 + y0 % 2  # the same pixels of the grid as a whole frame's
+            frame = frames[index][y0:y1:2, x0:x1:2].astype(np.int16)
+            base = self._base[index][y0:y1:2, x0:x1:2].astype(np.int16)
             difference = np.abs(frame - base).max(axis=2)
             shown.append(int(difference[difference > SHOWN_DIFFERENCE].sum()))
         return shown
@@ -309,8 +348,7 @@ class Renderer:
             shown = [a for a in self.plotter.renderer.GetActors() if a.GetVisibility()]
             bounds = np.array([a.GetBounds() for a in shown]).reshape(-1, 3, 2)
         else:
-            shown = self._shown
-            bounds = np.array([self._box(a) for a in shown]).reshape(-1, 3, 2)
+            shown, bounds = self._shown, self._shown_boxes
         corners = np.stack(np.meshgrid([0, 1], [0, 1], [0, 1], indexing="ij"), -1).reshape(8, 3)
         boxes = bounds[:, np.arange(3), corners]  # actor × corner × xyz
         xs, ys = self._project(boxes, framing, index, count)
@@ -350,15 +388,17 @@ class Renderer:
         return self._reduce(np.ascontiguousarray(image))
 
     def _place_camera(self, framing: Framing, index: int, count: int, offset: np.ndarray, scale: float) -> None:
-        camera = self.plotter.camera
+        # VTK's own camera: pyvista's properties reset the clipping range and go through its
+        # attribute checks on every set (a twentieth of a whole-body turntable's time).
+        camera = self.plotter.renderer.GetActiveCamera()
         dx, dy, dz = view_direction(index, count)
         cx, cy, cz = np.array(framing.center, dtype=float) + offset
         distance = framing.half_height * 10
-        camera.focal_point = (cx, cy, cz)
-        camera.position = (cx + dx * distance, cy + dy * distance, cz + dz * distance)
-        camera.up = (0.0, 0.0, 1.0)
-        camera.parallel_scale = scale
-        camera.clipping_range = (distance - framing.half_height * 3, distance + framing.half_height * 3)
+        camera.SetFocalPoint(cx, cy, cz)
+        camera.SetPosition(cx + dx * distance, cy + dy * distance, cz + dz * distance)
+        camera.SetViewUp(0.0, 0.0, 1.0)
+        camera.SetParallelScale(scale)
+        camera.SetClippingRange(distance - framing.half_height * 3, distance + framing.half_height * 3)
         self._shaded.light((dx, dy, dz), self._drawn if self._drawn is not None else {id(a) for a in self._shown})
 
     def _reduce(self, image: np.ndarray) -> np.ndarray:
@@ -390,6 +430,20 @@ class Renderer:
 
     def close(self) -> None:
         self.plotter.close()
+
+
+def _reaches(item: SceneItem, framing: Framing) -> bool:
+    """Whether the item's box meets the framing's cube. What lies outside it is outside every
+    view: the views turn about the vertical axis through the cube's centre and show ± its half
+    size across and up, so a point further than that along x, y or z is never in one."""
+    centre, r = np.asarray(framing.center), framing.half_height
+    for mesh in (item.mesh, item.light):
+        if mesh is None:
+            continue
+        bounds = np.asarray(mesh.bounds).reshape(3, 2)  # type: ignore[attr-defined]
+        if np.all(bounds[:, 1] >= centre - r) and np.all(bounds[:, 0] <= centre + r):
+            return True
+    return False
 
 
 class _ContextShading:

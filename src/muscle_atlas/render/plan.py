@@ -17,6 +17,7 @@ from muscle_atlas.render.engine import HIGHLIGHT, PALETTE, Color, SceneItem
 from muscle_atlas.render.settings import RenderSettings, colour_hex
 
 MODEL_SUFFIX = "-scene"
+POSTER_SUFFIX = "-poster"  # the one still of a turntable without a gallery of its own
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Job:
     # drawn instead of the highlight colour. Only the first still, the videos and the GLB.
     colours: dict[str, np.ndarray] = field(default_factory=dict)
     kind: str = "turntable"  # turntable, map, or model (the scene's GLB: highlight = its structures)
+    gallery: bool = True  # the views as stills, thumbnails and a GIF; else only a poster still (see has_gallery)
 
 
 @dataclass
@@ -55,6 +57,14 @@ def _variants(sides: set[str], mode: str = "all") -> list[str]:
     if {"left", "right"} <= sides:
         return {"all": ["left", "right", "both"], "both": ["both"], "each": ["left", "right"]}[mode]
     return [next(iter(sides))] if sides else ["none"]
+
+
+def has_gallery(variant: str, variants: list[str]) -> bool:
+    """Whether a side variant gets a gallery of its own. The left and right views of a structure
+    that also has a Both view share that view's gallery: they get their turntable and a poster,
+    which is what the side switch changes. On the whole body this keeps two thirds of the stills,
+    thumbnails and GIFs out of the site (1.2 GB → under 500 MB, issue #20)."""
+    return not (variant in ("left", "right") and "both" in variants)
 
 
 def _side_ok(item_side: str, variant: str) -> bool:
@@ -106,7 +116,8 @@ def plan(
     for structure in sorted(shown, key=lambda s: s.code):
         region = structure.region
         all_sides = {side_of[k] for keys in keys_under(structure, "both").values() for k in keys}
-        for variant in _variants(all_sides, sides):
+        variants = _variants(all_sides, sides)
+        for variant in variants:
             parts = keys_under(structure, variant)
             if not parts:
                 continue
@@ -131,7 +142,8 @@ def plan(
                 points = np.vstack([np.asarray(items[k].mesh.points) for k in frame_keys or members])
                 framings[scene] = Framing.around(points)
             name = f"{structure.path.replace('/', '-')}-{variant}"
-            result.jobs.append(Job(name, scene, highlight, framings[scene], structure=structure.path, variant=variant))
+            result.jobs.append(Job(name, scene, highlight, framings[scene], structure=structure.path, variant=variant,
+                                   gallery=has_gallery(variant, variants)))  # fmt: skip
     if models:
         focus: dict[str, dict[str, Color]] = defaultdict(dict)
         for job in result.jobs:
@@ -188,8 +200,10 @@ def outputs_of(job: Job, settings: RenderSettings, out: Path) -> list[Path]:
     if job.kind == "model":
         return [out / f"{job.name}.glb"]
     if job.kind == "map":
-        return [out / n for n in (f"{job.name}-1.{ext}", f"{job.name}.mp4", f"{job.name}.webm", f"{job.name}.glb")]
+        return [out / n for n in (f"{job.name}-1.{ext}", f"{job.name}.mp4", f"{job.name}.glb")]
+    if not job.gallery:
+        return [out / f"{job.name}{POSTER_SUFFIX}.{ext}", out / f"{job.name}.mp4"]
     names = [f"{job.name}-{i}.{ext}" for i in range(1, settings.views + 1)]
-    names += [f"{job.name}-{i}-thumb.{ext}" for i in range(1, settings.views + 1)]
-    names += [f"{job.name}.{kind}" for kind in ("mp4", "webm", "gif")]
+    names += [f"{job.name}-{i}-thumb.{settings.thumb_format}" for i in range(1, settings.views + 1)]
+    names += [f"{job.name}.{kind}" for kind in ("mp4", "gif")]
     return [out / n for n in names]

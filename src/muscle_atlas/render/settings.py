@@ -3,10 +3,11 @@ format), checked by :meth:`RenderSettings.validate`, and colour conversions.
 
 Which side variants are made is ``RenderSettings.sides``: ``all`` (left, right and both sides
 where both exist), ``both`` (only the both-sides view where both exist) or ``each`` (left and
-right); a structure present on one side only keeps its one variant. Stills and thumbnails are
-WebP (``image_format``; stills lossy at quality 93, SSIM ≥ 0.98 against the lossless image, about
-27 KB for an 800 px still where PNG takes 140 KB, and encoded faster; thumbnails lossless) or PNG
-for exports that name PNG files.
+right); a structure present on one side only keeps its one variant. Stills are WebP
+(``image_format``; lossy at quality 93, SSIM ≥ 0.98 against the lossless image, about 27 KB for
+an 800 px still where PNG takes 140 KB, and encoded faster) and thumbnails AVIF (full colour
+resolution, see ``render.workers``), or both PNG for exports that name PNG files
+(:attr:`RenderSettings.thumb_format`).
 """
 
 from __future__ import annotations
@@ -58,9 +59,18 @@ class RenderSettings:
             raise ConfigError("; ".join(problems))
 
     @property
+    def thumb_format(self) -> str:
+        return thumb_format(self.image_format)
+
+    @property
     def frames(self) -> int:
         """Views rendered per turntable: the animation's, of which every k-th is a still."""
         return max(self.views, self.animation_views)
+
+
+def thumb_format(image_format: str) -> str:
+    """The thumbnails' format (file extension) beside stills in ``image_format``."""
+    return "avif" if image_format == "webp" else image_format
 
 
 def _is_hex_colour(text: str) -> bool:

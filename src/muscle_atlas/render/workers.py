@@ -12,24 +12,26 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from muscle_atlas.render.plan import Job, Plan
+from muscle_atlas.render.plan import POSTER_SUFFIX, Job, Plan
 from muscle_atlas.render.settings import RenderSettings, background_hex
 
 # Stills: lossy, method 2, quality 93. On 299 VHF stills of 800 px the worst SSIM against the PNG
 # was 0.979 at quality 90 (22 KB a still), 0.981 at 92 (25 KB), 0.983 at 95 (31 KB); PNG: 139 KB in
-# 41 ms, WebP 12-17 ms; method 4 is 3 % smaller and 2-4x slower. Thumbnails: lossy WebP halves the
-# colour resolution, which a 200 px view of a red muscle on white shows (worst SSIM 0.965 at quality
-# 90, 0.975 at 100). In 256 colours (median cut), 3 of the 960 VHF right-leg thumbnails fell below
-# SSIM 0.98 (group views: many hues, each blended with the context). So they are lossless RGB, at
-# the fastest effort: 0.5 ms and 11.7 KB a thumbnail, where the palette took 5.3 ms and 6.8 KB
-# (method 1: 3.5 ms, 10.9 KB).
+# 41 ms, WebP 12-17 ms; method 4 is 3 % smaller and 2-4x slower.
+# Thumbnails: lossy WebP halves the colour resolution, which a 200 px view of a red muscle on white
+# shows (worst SSIM 0.965 at quality 90, 0.975 at 100), and a 256-colour palette put group views
+# (many hues) under 0.98. So they were lossless WebP: 26 KB a whole-body thumbnail. AVIF keeps the
+# full colour resolution (4:4:4): on 200 whole-body thumbnails at quality 90 and the fastest speed,
+# 8.4 KB, worst SSIM 0.985, 5-9 ms (speed 8: 7.5 KB, 3x slower; quality 85 went to 0.978).
 WEBP = {"quality": 93, "method": 2}
-WEBP_THUMB = {"lossless": True, "quality": 0, "method": 0}
+AVIF = {"quality": 90, "subsampling": "4:4:4", "speed": 10, "max_threads": 1}
 
 
 def _save_image(image: object, path: Path, image_format: str, thumb: bool = False) -> None:
     if image_format == "webp":
-        image.save(path, format="WEBP", **(WEBP_THUMB if thumb else WEBP))  # type: ignore[attr-defined]
+        image.save(path, format="WEBP", **WEBP)  # type: ignore[attr-defined]
+    elif image_format == "avif":
+        image.save(path, format="AVIF", **AVIF)  # type: ignore[attr-defined]
     else:
         image.save(path, format="PNG", compress_level=6 if thumb else 2)  # type: ignore[attr-defined]
 
@@ -50,21 +52,24 @@ def _replacing(path: Path) -> Iterator[Path]:
 _RENDERER: tuple[tuple, object] | None = None
 
 
-def _renderer(settings: RenderSettings) -> object:
+def _renderer(settings: RenderSettings, size: int | None = None, widths: tuple[int, ...] | None = None) -> object:
+    """The worker's renderer at ``size`` pixels (default: the settings'), its windows aligned so
+    that frames reduce window by window to each of ``widths`` (default: the video's and GIF's)."""
     from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, Reducer
     from muscle_atlas.render.engine import Renderer
 
     global _RENDERER
-    # Windows on which the videos' and the GIF's frames can be reduced window by window too.
-    align = math.lcm(Reducer.alignment(settings.size, [VIDEO_SIZE, GIF_SIZE]), 4 if settings.ssaa else 1)
-    if align * 8 > settings.size:
+    size = size or settings.size
+    align = math.lcm(Reducer.alignment(size, list(widths or (VIDEO_SIZE, GIF_SIZE))), 4 if settings.ssaa else 1)
+    if align * 8 > size:
         align = 4 if settings.ssaa else 1
-    key = (settings.size, background_hex(settings.background) or "white", settings.ssaa, align)
+    key = (background_hex(settings.background) or "white", settings.ssaa)
     if _RENDERER is not None and _RENDERER[0] == key:
         _RENDERER[1].clear()  # type: ignore[attr-defined]
+        _RENDERER[1].resize(size, align)  # type: ignore[attr-defined]
         return _RENDERER[1]
     _release_renderer()
-    _RENDERER = (key, Renderer(*key))
+    _RENDERER = (key, Renderer(size, key[0], settings.ssaa, align))
     return _RENDERER[1]
 
 
@@ -127,7 +132,7 @@ def render_scene(args: tuple) -> dict[str, int | None]:
     items, jobs, settings, out, single_thread = args
     from PIL import Image
 
-    from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, Reducer, write_gif, write_videos
+    from muscle_atlas.render.encode import GIF_SIZE, VIDEO_SIZE, Reducer, write_gif, write_video
     from muscle_atlas.render.model import forget_decimations, write_glb
 
     renderer = None
@@ -137,18 +142,22 @@ def render_scene(args: tuple) -> dict[str, int | None]:
     threads = 1 if single_thread else 0
     to_video, to_gif = Reducer(VIDEO_SIZE), Reducer(GIF_SIZE)
     done: dict[str, int | None] = {}  # name → the still its page opens on (1-based; None: a map's first)
+    # A scene whose turntables all share another view's gallery (a side's) makes only videos and
+    # posters: it is drawn at the video's size, two fifths fewer pixels than the stills' size.
+    own_stills = any(job.gallery or job.kind == "map" for job in jobs)
+    size = settings.size if own_stills else min(settings.size, VIDEO_SIZE)
     for job in jobs:
         if renderer is None:
-            renderer = _renderer(settings)
-            renderer.load(items)  # type: ignore[attr-defined]
+            renderer = _renderer(settings, size, None if own_stills else (VIDEO_SIZE,))
+            renderer.load(items, job.framing)  # type: ignore[attr-defined]
         frames = renderer.turntable(job.highlight, job.framing, settings.frames, job.colours)  # type: ignore[attr-defined]
         over = (renderer.windows, renderer.base_frame, job.scene)  # type: ignore[attr-defined]
         videos = to_video(frames, *over)
-        if job.kind == "map":  # a poster, the videos and the coloured model
+        if job.kind == "map":  # a poster, the video and the coloured model
             with _replacing(out / f"{job.name}-1.{ext}") as path:
                 _save_image(Image.fromarray(frames[0]), path, ext)
-            with _replacing(out / f"{job.name}.mp4") as mp4, _replacing(out / f"{job.name}.webm") as webm:
-                write_videos(videos, [mp4, webm], fps, threads)
+            with _replacing(out / f"{job.name}.mp4") as mp4:
+                write_video(videos, mp4, fps, threads)
             with _replacing(out / f"{job.name}.glb") as path:
                 write_glb(path, items, job.highlight, job.colours)
             done[job.name] = None
@@ -156,6 +165,13 @@ def render_scene(args: tuple) -> dict[str, int | None]:
         # The page opens on the view that shows the structure most: the turntable starts there.
         first = poster_view(renderer.shown(frames, job.framing, step)) * step  # type: ignore[attr-defined]
         videos = videos[first:] + videos[:first]
+        if not job.gallery:  # a side that shares the Both view's gallery: its poster and video
+            with _replacing(out / f"{job.name}{POSTER_SUFFIX}.{ext}") as path:
+                _save_image(Image.fromarray(frames[first]), path, ext)
+            with _replacing(out / f"{job.name}.mp4") as mp4:
+                write_video(videos, mp4, fps, threads)
+            done[job.name] = first // step + 1
+            continue
         for index, frame in enumerate(frames[::step], start=1):
             image = Image.fromarray(frame)
             with _replacing(out / f"{job.name}-{index}.{ext}") as path:
@@ -165,10 +181,10 @@ def render_scene(args: tuple) -> dict[str, int | None]:
                 thumb = image.reduce(factor)  # an exact box average, 15x faster than a resize
             else:
                 thumb = image.resize((settings.thumb, settings.thumb), Image.LANCZOS)
-            with _replacing(out / f"{job.name}-{index}-thumb.{ext}") as path:
-                _save_image(thumb, path, ext, thumb=True)
-        with _replacing(out / f"{job.name}.mp4") as mp4, _replacing(out / f"{job.name}.webm") as webm:
-            write_videos(videos, [mp4, webm], fps, threads)
+            with _replacing(out / f"{job.name}-{index}-thumb.{settings.thumb_format}") as path:
+                _save_image(thumb, path, settings.thumb_format, thumb=True)
+        with _replacing(out / f"{job.name}.mp4") as mp4:
+            write_video(videos, mp4, fps, threads)
         gif = to_gif(frames, *over)
         with _replacing(out / f"{job.name}.gif") as path:
             write_gif(gif[first:] + gif[:first], path, fps)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from muscle_atlas.anatomy.match import MatchResult
 from muscle_atlas.anatomy.tree import Structure, StructureTree, load_tree
+from muscle_atlas.render.plan import POSTER_SUFFIX, has_gallery
+from muscle_atlas.render.settings import thumb_format
 from muscle_atlas.web.context import public_url
 
 if TYPE_CHECKING:
@@ -68,6 +70,44 @@ class Atlas:
 
     def poster_of(self, page: Page, variant: str) -> int:
         return self.posters.get(f"{page.stem}-{variant}", 1)
+
+    def has_gallery(self, page: Page, variant: str) -> bool:
+        """Whether the variant has stills, thumbnails and a GIF of its own (else it shares the
+        Both view's gallery and has only a poster still and a video)."""
+        return has_gallery(variant, page.variants)
+
+    def poster_file(self, page: Page, variant: str) -> str:
+        """The file name of the still the variant's page opens on."""
+        stem = f"{page.stem}-{variant}"
+        if not self.has_gallery(page, variant):
+            return f"{stem}{POSTER_SUFFIX}.{self.image_format}"
+        return f"{stem}-{self.poster_of(page, variant)}.{self.image_format}"
+
+    @property
+    def thumb_format(self) -> str:
+        return thumb_format(self.image_format)
+
+    def render_files(self) -> set[str]:
+        """The files of the render cache that the HTML pages show or link."""
+        ext, thumb = self.image_format, self.thumb_format
+        names: set[str] = set()
+        for page in self.structure_pages:
+            for variant in page.variants:
+                stem = f"{page.stem}-{variant}"
+                names.add(f"{stem}.mp4")
+                if self.has_gallery(page, variant):
+                    names.add(f"{stem}.gif")
+                    for i in range(1, self.views + 1):
+                        names.update((f"{stem}-{i}.{ext}", f"{stem}-{i}-thumb.{thumb}"))
+                else:
+                    names.add(self.poster_file(page, variant))
+                info = self.model_of(page, variant)
+                if info is not None:
+                    names.add(f"{info['model']}.glb")
+        if self.quantities is not None:
+            for info in self.quantities.surface_maps.values():
+                names.update((f"{info['name']}-1.{ext}", *(f"{info['name']}.{e}" for e in ("mp4", "glb"))))
+        return names
 
     def page_of(self, structure: Structure) -> Page | None:
         return self.pages.get(structure_path(structure))

@@ -7,7 +7,7 @@ values: permalink, title, tags, image_id and image_name as the reference names t
 regions to ``/muscle/``, every other page to its region), the nested list of the page's subtree
 in the reference's order and words, limited to the pages exported, then the page-image and
 gallery includes. Assets are named as the reference names them, below its ``urlimg``
-(``assets/images/``): ``muscles/gif/Leg-Soleus.gif`` with ``.mp4``/``.webm`` beside it,
+(``assets/images/``): ``muscles/gif/Leg-Soleus.gif`` with ``.mp4`` beside it,
 ``muscles/png/Leg-Soleus-1.png`` and ``-1-thumb.png`` (only the page's first side view is
 rendered, as PNG; no 3D model, which the reference's pages do not show). The
 ``/muscle/`` root page (``pages/muscle.md``) lists the limbs and regions. Where the reference's
@@ -133,7 +133,7 @@ class JekyllWriter(AtlasWriter):
         stem = f"{page.stem}-{page.primary}"
         name = name_of(page.structure).base
         muscles = out / IMAGES / "muscles"
-        for ext in ("gif", "mp4", "webm"):
+        for ext in ("gif", "mp4"):
             link(self.renders / f"{stem}.{ext}", muscles / "gif" / f"{name}.{ext}")
         for index in range(1, self.atlas.views + 1):
             link(self.renders / f"{stem}-{index}.png", muscles / "png" / f"{name}-{index}.png")

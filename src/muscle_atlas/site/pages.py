@@ -79,7 +79,7 @@ class SiteWriter(AtlasWriter):
                 {"name": "Draco", "url": self.url(page, DRACO + "LICENSE.txt")}]  # fmt: skip
 
     def _render(self, page: Page, name: str, variant: str, index: int, thumb: bool = False) -> str:
-        suffix = f"-thumb.{self.atlas.image_format}" if thumb else f".{self.atlas.image_format}"
+        suffix = f"-thumb.{self.atlas.thumb_format}" if thumb else f".{self.atlas.image_format}"
         return self.url(page, f"{RENDERS}{name}-{variant}-{index}{suffix}")
 
     def _side_view(self, page: Page, variant: str) -> dict:
@@ -87,10 +87,11 @@ class SiteWriter(AtlasWriter):
         stem = f"{page.stem}-{variant}"
         side = SIDE_NAMES[variant]
         alt = page.title + (f", {side}" if side else "")
+        own_gallery = self.atlas.has_gallery(page, variant)
         video = {
-            "webm": self.url(page, f"{RENDERS}{stem}.webm"), "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
-            "gif": self.url(page, f"{RENDERS}{stem}.gif"),
-            "poster": self._render(page, page.stem, variant, self.atlas.poster_of(page, variant)),
+            "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
+            "gif": self.url(page, f"{RENDERS}{stem}.gif") if own_gallery else None,
+            "poster": self.url(page, RENDERS + self.atlas.poster_file(page, variant)),
             "width": self.options.size, "height": self.options.size, "alt": f"{alt}, turning",
         }  # fmt: skip
         model = None
@@ -104,7 +105,7 @@ class SiteWriter(AtlasWriter):
                 "scene": f"the {region.name.lower()}" + (f", {side}" if side else ""),
             }  # fmt: skip
         gallery = []
-        for index in range(1, self.atlas.views + 1):
+        for index in range(1, self.atlas.views + 1 if own_gallery else 1):
             # The first view keeps the reference's captions; the others name their side.
             caption = f"{page.title if variant == page.primary else alt} - orientation {index}"
             gallery.append({
@@ -208,13 +209,14 @@ class SiteWriter(AtlasWriter):
             if view["model"] is not None and view["model"]["glb"] not in [d["url"] for d in downloads]:
                 downloads.append({"label": f"3D model, {view['model']['scene']} (GLB)", "url": view["model"]["glb"],
                                   "size": file_size(self.renders / view["model"]["file"])})  # fmt: skip
-            downloads.append({"label": f"Animation, {view['name']} (GIF)", "url": view["video"]["gif"],
-                              "size": file_size(self.renders / f"{page.stem}-{view['side']}.gif")})  # fmt: skip
+            kind = "gif" if view["video"]["gif"] else "mp4"
+            downloads.append({"label": f"Animation, {view['name']} ({kind.upper()})", "url": view["video"][kind],
+                              "size": file_size(self.renders / f"{page.stem}-{view['side']}.{kind}")})  # fmt: skip
         if primary is not None:
             ext, shown = self.atlas.image_format, self.atlas.poster_of(page, primary["side"])
             downloads.append({"label": f"Orientation {shown} image ({'WebP' if ext == 'webp' else 'PNG'})",
                               "url": video["poster"],
-                              "size": file_size(self.renders / f"{page.stem}-{primary['side']}-{shown}.{ext}")})  # fmt: skip
+                              "size": file_size(self.renders / self.atlas.poster_file(page, primary["side"]))})  # fmt: skip
         qmri_part = self._qmri(page) if page.kind not in ("region", "limb") else None  # a group may have labels
         if qmri_part is not None:
             downloads += qmri_part["downloads"]
@@ -263,7 +265,7 @@ class SiteWriter(AtlasWriter):
         if surface is not None:
             stem = surface["name"]
             surface.update({
-                "webm": self.url(page, f"{RENDERS}{stem}.webm"), "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
+                "mp4": self.url(page, f"{RENDERS}{stem}.mp4"),
                 "poster": self.url(page, f"{RENDERS}{stem}-1.{self.atlas.image_format}"),
                 "glb": self.url(page, f"{RENDERS}{stem}.glb"),
                 "width": self.options.size, "height": self.options.size,
@@ -324,8 +326,7 @@ class SiteWriter(AtlasWriter):
         if page.children:
             data["subStructure"] = [{"@type": "AnatomicalStructure", "name": c.structure.name} for c in page.children]
         if gallery:
-            view = self.atlas.poster_of(page, page.primary)
-            data["image"] = self.options.address(RENDERS) + f"{page.stem}-{page.primary}-{view}.{self.atlas.image_format}"
+            data["image"] = self.options.address(RENDERS) + self.atlas.poster_file(page, page.primary)
         if self.provenance.licence_url:
             data["license"] = self.provenance.licence_url
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -428,19 +429,7 @@ class SiteWriter(AtlasWriter):
         for name in ("model-viewer.min.js", "model-viewer-LICENSE.txt"):
             (vendor / name).write_bytes((static() / "vendor" / name).read_bytes())
         renders = out / RENDERS
-        ext = self.atlas.image_format
-        names: set[str] = set()
-        for page in self.atlas.structure_pages:
-            for variant in page.variants:
-                stem = f"{page.stem}-{variant}"
-                names.update(f"{stem}.{e}" for e in ("mp4", "webm", "gif"))
-                names.update(f"{stem}-{i}{s}" for i in range(1, self.atlas.views + 1) for s in (f".{ext}", f"-thumb.{ext}"))
-                info = self.atlas.model_of(page, variant)
-                if info is not None:
-                    names.add(f"{info['model']}.glb")
-        if self.atlas.quantities is not None:
-            for info in self.atlas.quantities.surface_maps.values():
-                names.update((f"{info['name']}-1.{ext}", *(f"{info['name']}.{e}" for e in ("mp4", "webm", "glb"))))
+        names = self.atlas.render_files()
         for name in sorted(names):
             link(self.renders / name, renders / name)
         if any(n.endswith(".glb") for n in names):  # the models are Draco-compressed

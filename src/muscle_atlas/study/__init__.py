@@ -171,9 +171,9 @@ def _write_atlas(item: Item, options, cache: Path, staging: Path, request: Study
         if not (page.primary and page.kind in ("muscle", "head")):
             continue
         view = atlas.poster_of(page, page.primary)
-        names = [f"{page.stem}-{page.primary}-{view}{kind}{ext}" for kind in ("-thumb", "") for ext in (".webp", ".png")]
+        names = [f"{page.stem}-{page.primary}-{view}-thumb.{atlas.thumb_format}", atlas.poster_file(page, page.primary)]
         poster = next((n for n in names if (target / "assets" / "renders" / n).is_file()), None)
-        if poster is not None:  # the first picture the atlas wrote (its image format is the atlas's choice)
+        if poster is not None:  # the thumbnail, else the still
             size = settings.thumb if "-thumb" in poster else settings.size
             pages[page.structure.path] = {"url": folder + page.path, "poster": f"{folder}assets/renders/{poster}",
                                           "width": size, "height": size}  # fmt: skip

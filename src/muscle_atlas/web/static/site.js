@@ -1,4 +1,4 @@
-/* muscle-atlas: menu, lightbox, search, sortable tables, side switch, 3D viewer. Progressive enhancement, no dependencies. */
+/* muscle-atlas: menu, lightbox, search, sortable and paged tables, side switch, 3D viewer. Progressive enhancement, no dependencies. */
 (function () {
 'use strict';
 var d = document, html = d.documentElement, root = d.body.getAttribute('data-root') || '';
@@ -230,8 +230,10 @@ function initSearch() {
 
 /* Sortable tables */
 function sortKey(cell) {
-  var s = cell ? (cell.hasAttribute('data-sort') ? cell.getAttribute('data-sort') : cell.textContent).trim() : '',
-    m = s.replace(/[\s\u00a0\u202f]|,(?=\d{3}\b)/g, '').replace('−', '-').match(/^[-+]?(\d+([.,]\d+)?|[.,]\d+)(e[-+]?\d+)?/i);
+  return parseKey(cell ? (cell.hasAttribute('data-sort') ? cell.getAttribute('data-sort') : cell.textContent).trim() : '');
+}
+function parseKey(s) {
+  var m = s.replace(/[\s\u00a0\u202f]|,(?=\d{3}\b)/g, '').replace('−', '-').match(/^[-+]?(\d+([.,]\d+)?|[.,]\d+)(e[-+]?\d+)?/i);
   return { s: s, n: m ? parseFloat(m[0].replace(',', '.')) : NaN };
 }
 function initTables() {
@@ -260,6 +262,130 @@ function initTables() {
         rows.forEach(function (x) { body.appendChild(x.r); });
       });
     });
+  });
+}
+
+/* Paged tables (.paged-table): the first page is HTML; the whole list (the a.paged-source link:
+   JSON {columns, rows}) is fetched on the first search, sort or page turn, then filtered, sorted
+   and drawn one page at a time (the static pager's links give way to buttons). A cell: a text, a
+   number, or [text, URL]; the first cell links to the JSON's "link" with {} replaced by its text;
+   URLs are relative to the JSON file. */
+function cellText(c) { return Array.isArray(c) ? String(c[0]) : String(c); }
+function cellKey(c) { return typeof c === 'number' ? { n: c, s: String(c) } : parseKey(cellText(c).trim()); }
+function initPaged() {
+  $$('.paged-table').forEach(function (box) {
+    var form = $('.paged-filter', box), input = form && $('input', form), table = $('table.paged', box),
+      body = table && table.tBodies[0], head = table && table.tHead && table.tHead.rows[0], nav = $('.paged-pager', box),
+      status = $('.paged-status', box), pos = $('.paged-position', box), source = $('a.paged-source', box),
+      size = +box.getAttribute('data-page-rows') || 50, total = +box.getAttribute('data-total') || 0,
+      steps = nav ? $$('button[data-step]', nav) : [], data = null, loading = null, shown = null,
+      page = (+box.getAttribute('data-page') || 1) - 1,
+      sortCol = -1, sortDir = 1, query = '', link = '', timer, seq = 0,
+      heading = d.getElementById(box.getAttribute('data-heading') || ''), title = box.getAttribute('data-title') || '';
+    if (!body || !head || !source) return;
+    function say(m) { if (status) status.textContent = m; }
+    function load() {
+      loading = loading || fetch(source.href).then(function (r) {
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      }).then(function (j) {
+        link = j.link || '';
+        data = (j.rows || []).map(function (row, i) { return { row: row, i: i, text: ' ' + words(row.map(cellText).join(' ')).join(' ') }; });
+        if (!shown) shown = data.slice();
+        return data;
+      });
+      loading.catch(function () {
+        loading = null;
+        say('The list of subjects could not be loaded (opened from disk? serve the folder, e.g. python3 -m http.server).');
+      });
+      return loading;
+    }
+    function count(n) { return n.toLocaleString('en'); }
+    function draw() {
+      var pages = Math.max(1, Math.ceil(shown.length / size)), start, part;
+      page = Math.min(Math.max(page, 0), pages - 1);
+      start = page * size;
+      part = shown.slice(start, start + size);
+      body.textContent = '';
+      part.forEach(function (x) {
+        var tr = el('tr');
+        x.row.forEach(function (c, col) {
+          var td = el(col ? 'td' : 'th', col ? null : { scope: 'row' }),
+            u = Array.isArray(c) ? c[1] : !col && link ? link.replace('{}', cellText(c)) : '';
+          if (u) td.appendChild(el('a', { href: new URL(u, source.href).href }, cellText(c))); else td.textContent = cellText(c);
+          tr.appendChild(td);
+        });
+        body.appendChild(tr);
+      });
+      say(shown.length ? (shown.length > size ? count(start + 1) + '–' + count(start + part.length) + ' of ' : '') +
+        count(shown.length) + (shown.length === 1 ? ' subject' : ' subjects') + (query ? ' matching “' + query + '”.' : '.')
+        : 'No subject matches “' + query + '”.');
+      if (heading) heading.textContent = title + (pages > 1 && !query && sortCol < 0 ? ', page ' + count(page + 1) + ' of ' + count(pages) : '');
+      if (nav) {
+        nav.hidden = pages < 2;
+        if (pos) pos.textContent = 'Page ' + count(page + 1) + ' of ' + count(pages);
+        steps.forEach(function (b) { var step = +b.getAttribute('data-step'); b.disabled = step < 0 ? page === 0 : page >= pages - 1; });
+      }
+    }
+    function order() {
+      if (sortCol < 0) { shown.sort(function (a, b) { return a.i - b.i; }); return; }
+      var keyed = shown.map(function (x) { return { x: x, k: cellKey(x.row[sortCol]) }; });
+      keyed.sort(function (a, b) { /* numbers by value, then texts (">80" after the ages), blanks last */
+        var ea = !a.k.s || a.k.s === '—', eb = !b.k.s || b.k.s === '—', na = !isNaN(a.k.n), nb = !isNaN(b.k.n), c;
+        if (ea || eb) return ea === eb ? a.x.i - b.x.i : ea ? 1 : -1;
+        if (na !== nb) return na ? -1 : 1;
+        c = na ? a.k.n - b.k.n : a.k.s.localeCompare(b.k.s, undefined, { numeric: true, sensitivity: 'base' });
+        return c * sortDir || a.x.i - b.x.i;
+      });
+      shown = keyed.map(function (y) { return y.x; });
+    }
+    function find(q, push) {
+      var my = ++seq;
+      load().then(function () {
+        if (my !== seq) return;
+        query = q.trim();
+        var qw = words(query);
+        shown = data.filter(function (x) { return qw.every(function (w) { return x.text.indexOf(' ' + w) > -1; }); });
+        order();
+        page = 0;
+        draw();
+        if (push && history.replaceState) history.replaceState(null, '', query ? '?q=' + encodeURIComponent(query) : location.pathname);
+      });
+    }
+    if (form && input) {
+      form.hidden = false;
+      on(form, 'submit', function (e) { e.preventDefault(); clearTimeout(timer); find(input.value, true); });
+      on(input, 'input', function () { clearTimeout(timer); timer = setTimeout(function () { find(input.value, true); }, 180); });
+      on(input, 'focus', function () { load(); });
+    }
+    if (nav && total > size) {
+      $$('.paged-static', box).forEach(function (n) { n.hidden = true; });
+      nav.hidden = false;
+      if (pos) pos.textContent = 'Page ' + count(page + 1) + ' of ' + count(Math.ceil(total / size));
+      steps.forEach(function (b) {
+        var step = +b.getAttribute('data-step');
+        b.disabled = step < 0 ? page === 0 : page >= Math.ceil(total / size) - 1;
+        on(b, 'click', function () { load().then(function () { page += +b.getAttribute('data-step'); draw(); }); });
+      });
+    }
+    [].forEach.call(head.cells, function (th, col) {
+      var b = el('button', { type: 'button' });
+      while (th.firstChild) b.appendChild(th.firstChild);
+      th.appendChild(b);
+      on(b, 'click', function () {
+        load().then(function () {
+          sortDir = sortCol === col && sortDir > 0 ? -1 : 1;
+          sortCol = col;
+          [].forEach.call(head.cells, function (o) { o.removeAttribute('aria-sort'); });
+          th.setAttribute('aria-sort', sortDir > 0 ? 'ascending' : 'descending');
+          order();
+          page = 0;
+          draw();
+        });
+      });
+    });
+    var q = new URLSearchParams(location.search).get('q');
+    if (q && input) { input.value = q; find(q); }
   });
 }
 
@@ -378,7 +504,7 @@ function initViewers() {
   });
 }
 
-[initMenu, initLightbox, initSearch, initTables, initSides, initViewers].forEach(function (f) {
+[initMenu, initLightbox, initSearch, initTables, initPaged, initSides, initViewers].forEach(function (f) {
   try { f(); } catch (err) { /* keep other features working */ }
 });
 })();
