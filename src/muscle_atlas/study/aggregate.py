@@ -282,7 +282,8 @@ def _fmt(value: float, digits: int = 3) -> str:
 def _findings(data: StudyData) -> None:
     findings: list[Finding] = []
     names = {p: s["name"] for p, s in data.structures.items()}
-    for item, result in sorted(zip(data.results, data.results.values(), strict=True), key=lambda pair: pair[0]):
+    for item in sorted(data.results):
+        result = data.results[item]  # read one at a time (a list of them would hold every result)
         by_side = {(s["path"], s["side"]): s for s in result["structures"]}
         for path in sorted(data.structures):
             expected = data.structures[path]["sides"]
