@@ -81,6 +81,33 @@ def test_integer_valued_float_volume_is_accepted(tmp_path: Path) -> None:
     assert volume.label_counts() == {3: 108, 7: 12}
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.int64])
+def test_label_boxes_and_counts_match_a_search_of_every_voxel(dtype) -> None:
+    """The labelled-box crop and the fast paths give each value's exact box and count, whatever
+    the values (negative, zero, large) and the array's memory order."""
+    from muscle_atlas.sources.volume import LabelVolume, label_boxes
+
+    rng = np.random.default_rng(7)
+    data = np.zeros((30, 20, 12), dtype=dtype)
+    values = [1, 2, 5, 200] + ([-3, 40_000, 2_000_000_000] if np.iinfo(dtype).max > 2**31 else [])
+    values += [-3] if np.iinfo(dtype).min < 0 and -3 not in values else []
+    for v in values:
+        corner = rng.integers(0, [25, 15, 8])
+        data[tuple(slice(c, c + int(rng.integers(1, 5))) for c in corner)] = v
+    for array in (data, np.asfortranarray(data)):
+        wanted = [v for v in values if v > 0]
+        expected = {}
+        for v in wanted:
+            where = np.nonzero(array == v)
+            if where[0].size:
+                expected[v] = tuple(slice(int(w.min()), int(w.max()) + 1) for w in where)
+        assert label_boxes(array) == expected
+        assert label_boxes(array, wanted[:2]) == {v: expected[v] for v in wanted[:2] if v in expected}
+        counts = {int(v): int((array == v).sum()) for v in np.unique(array) if v != 0}
+        assert LabelVolume(Path("x.nii"), array, np.eye(4)).label_counts() == counts
+    assert label_boxes(np.zeros((3, 3, 3), dtype)) == {}
+
+
 def test_disconnected_pieces_are_reported(tmp_path: Path) -> None:
     data = _block_volume()
     data[0, 0, 0] = 7

@@ -105,8 +105,12 @@ def place(source: Source, matches: list[MatchResult]) -> list[Placed]:
             if box is None:
                 continue
             index = np.argwhere(volume.data[box] == value) + [s.start for s in box]
-            world = index @ volume.affine[:3, :3].T + volume.affine[:3, 3]
-            placed.append(Placed(matched[str(value)], world.mean(axis=0), _principal_length(world)))
+            # The affine is linear: the centroid is that of the indices, and the principal length
+            # needs the world positions of its sample of the voxels only.
+            centre = volume.affine[:3, :3] @ index.mean(axis=0) + volume.affine[:3, 3]
+            sample = index[:: max(1, len(index) // 4000)]
+            world = sample @ volume.affine[:3, :3].T + volume.affine[:3, 3]
+            placed.append(Placed(matched[str(value)], centre, _principal_length(world, sampled=True)))
         return placed
     for mesh_file in source.meshes:
         match = matched.get(mesh_file.name)
@@ -119,10 +123,10 @@ def place(source: Source, matches: list[MatchResult]) -> list[Placed]:
     return placed
 
 
-def _principal_length(points: np.ndarray) -> float:
+def _principal_length(points: np.ndarray, sampled: bool = False) -> float:
     if len(points) < 2:
         return 0.0
-    sample = points[:: max(1, len(points) // 4000)]
+    sample = points if sampled else points[:: max(1, len(points) // 4000)]
     centred = sample - sample.mean(axis=0)
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
     along = centred @ axes[0]

@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         f"{len(report.processed)} segmentations processed, {len(report.cached)} from the cache, "
         f"{len(report.failed)} failed; site in {time.perf_counter() - started:.1f} s → {outcome.output}"
     )
+    published = outcome.published
+    if published.unchanged:
+        print(f"site: {published.written} files new or changed, {published.unchanged} unchanged (kept as they were)")
     findings = outcome.data.findings
     if findings:
         print(f"quality control: {len(findings)} findings in {len({f.item for f in findings})} segmentations "

@@ -200,10 +200,14 @@ class _VolumePieces:
         mask = self.volume.data[box] == value
         components, count = ndimage.label(mask)
         self.components[value] = (components, count)
-        index = np.arange(1, count + 1)
-        sizes = np.bincount(components.ravel(), minlength=count + 1)[1:]
+        # Centres from one pass over the label's voxels: sums of integer indices are exact in
+        # float64, so these are ndimage.center_of_mass's values, without its pass per axis.
+        where = np.nonzero(components)
+        of = components[where]
+        sizes = np.bincount(of, minlength=count + 1)[1:]
         origin = np.array([s.start for s in box], dtype=float)
-        centres = np.array(ndimage.center_of_mass(mask, components, index)).reshape(-1, 3) + origin
+        sums = [np.bincount(of, weights=w, minlength=count + 1)[1:] for w in where]
+        centres = np.stack(sums, axis=1) / sizes[:, None] + origin
         found = []
         for size, centre, sub in zip(sizes, self._world(centres), ndimage.find_objects(components), strict=True):
             shifted = tuple(slice(s.start + int(o), s.stop + int(o)) for s, o in zip(sub, origin, strict=True))

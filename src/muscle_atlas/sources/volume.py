@@ -27,6 +27,7 @@ MAX_VOXELS = 2**31 - 1  # more than any label volume; int32 arrays and indices s
 MAX_LABELS = 10_000  # distinct non-zero values; more is an image, not a segmentation
 GZIP_MAX_RATIO = 1032  # deflate never expands more than this: bounds what a .gz can hold
 _INT32 = np.iinfo(np.int32)
+_COUNT_BLOCK = 1 << 18  # voxels counted at a time (bincount casts each block to intp)
 
 
 def is_nifti_path(path: Path) -> bool:
@@ -53,13 +54,19 @@ class LabelVolume:
         return (float(sizes[0]), float(sizes[1]), float(sizes[2]))
 
     def label_counts(self) -> dict[int, int]:
-        """Voxel count of every non-zero label."""
-        flat = self.data.ravel()
-        # bincount allocates one counter per value up to the largest: only for small values.
-        if flat.size and flat.min() >= 0 and flat.max() <= max(1 << 16, flat.size):
-            counts = np.bincount(flat)
-            values = np.nonzero(counts)[0]
-            return {int(v): int(counts[v]) for v in values if v != 0}
+        """Voxel count of every non-zero label (counted within the labelled box)."""
+        box = labelled_box(self.data)
+        if box is None:
+            return {}
+        block = self.data[box]
+        flat = block.ravel(order="K")  # no copy of a Fortran-ordered (NIfTI) array
+        # bincount allocates one counter per value up to the largest: only for small values. It
+        # casts to intp: labels are counted a block at a time (no 8-byte copy of the whole grid).
+        if block.dtype.kind in "biu" and flat.min() >= 0 and (top := int(flat.max())) <= max(1 << 16, flat.size):
+            counts = np.zeros(top + 1, np.int64)
+            for start in range(0, flat.size, _COUNT_BLOCK):
+                counts += np.bincount(flat[start : start + _COUNT_BLOCK], minlength=top + 1)
+            return {int(v): int(counts[v]) for v in np.nonzero(counts)[0] if v != 0}
         values, counts = np.unique(flat, return_counts=True)
         return {int(v): int(c) for v, c in zip(values, counts, strict=True) if v != 0}
 
@@ -76,23 +83,51 @@ class LabelVolume:
         return world.min(axis=0), world.max(axis=0)
 
 
+def labelled_box(data: np.ndarray) -> tuple[slice, ...] | None:
+    """The index box of every non-zero voxel (None when there is none): a few cheap passes that
+    let the per-label work run on the labelled part of the grid only."""
+    nonzero = data != 0
+    box = []
+    for axis in range(data.ndim):
+        along = np.flatnonzero(nonzero.any(axis=tuple(a for a in range(data.ndim) if a != axis)))
+        if along.size == 0:
+            return None
+        box.append(slice(int(along[0]), int(along[-1]) + 1))
+    return tuple(box)
+
+
 def label_boxes(data: np.ndarray, values: list[int] | None = None) -> dict[int, tuple[slice, ...]]:
     """Index bounding box of every positive label value, for any label values.
 
     ``scipy.ndimage.find_objects`` on the raw labels allocates a slot per value up to the
-    largest: one voxel labelled 2,000,000,000 asks for gigabytes. Labels are numbered 1..N first."""
+    largest: one voxel labelled 2,000,000,000 asks for gigabytes. Labels are numbered 1..N first,
+    unless they are small integers (find_objects then reads them as they are: values below 1 or
+    above the largest wanted are skipped). Either way only the labelled box of the grid is searched."""
     from scipy import ndimage
 
+    box = labelled_box(data)
+    if box is None:
+        return {}
+    block = data[box]
     if values is None:
-        values = [int(v) for v in np.unique(data) if v > 0]
+        values = [int(v) for v in np.unique(block) if v > 0]
     ordered = np.array(sorted(values), dtype=np.int64)
     if ordered.size == 0:
         return {}
-    position = np.searchsorted(ordered, data)
-    inside = position < ordered.size
-    present = inside & (ordered[np.minimum(position, ordered.size - 1)] == data)
-    boxes = ndimage.find_objects(np.where(present, position + 1, 0).astype(np.int32), max_label=ordered.size)
-    return {int(v): box for v, box in zip(ordered, boxes, strict=True) if box is not None}
+    if block.dtype.kind in "iu" and ordered[-1] <= 1 << 16:
+        found = ndimage.find_objects(block, max_label=int(ordered[-1]))
+        boxes = [found[v - 1] if v >= 1 else None for v in ordered]
+    else:
+        position = np.searchsorted(ordered, block)
+        inside = position < ordered.size
+        present = inside & (ordered[np.minimum(position, ordered.size - 1)] == block)
+        boxes = ndimage.find_objects(np.where(present, position + 1, 0).astype(np.int32), max_label=ordered.size)
+    origin = [s.start for s in box]
+    return {
+        int(v): tuple(slice(s.start + o, s.stop + o) for s, o in zip(b, origin, strict=True))
+        for v, b in zip(ordered, boxes, strict=True)
+        if b is not None
+    }
 
 
 def read_volume(path: str | Path) -> LabelVolume:

@@ -24,7 +24,7 @@ from muscle_atlas.choices import RENDER_MODES
 from muscle_atlas.render.settings import DEFAULT_TRIANGLES, RenderSettings
 from muscle_atlas.study.model import Item, Study, StudyError
 from muscle_atlas.web.context import with_slash
-from muscle_atlas.web.publish import cache_dir, check_output, prune_unlinked, staged
+from muscle_atlas.web.publish import Published, cache_dir, check_output, prune_unlinked, staged
 
 if TYPE_CHECKING:
     from muscle_atlas.study.aggregate import StudyData
@@ -58,6 +58,8 @@ class StudyOutcome:
     report: RunReport
     data: StudyData
     log: list[str]
+    published: Published = field(default_factory=Published)  # files new or changed, and unchanged ones kept
+    seconds: dict[str, float] = field(default_factory=dict)  # where the time went: step → seconds
 
 
 def _rendered_items(study: Study, mode: str, reference_group: str, log: list[str]) -> set[str]:
@@ -89,6 +91,14 @@ def run_study(request: StudyRequest) -> StudyOutcome:
     if request.jobs < 1:
         raise StudyError(f"--jobs must be at least 1, not {request.jobs}")
     started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    mark = [started]
+
+    def step(name: str) -> None:
+        now = time.perf_counter()
+        seconds[name] = seconds.get(name, 0.0) + now - mark[0]
+        mark[0] = now
+
     study = discover(request.source)
     output = Path(request.output).resolve()
     root = Path(study.root).resolve()
@@ -105,24 +115,28 @@ def run_study(request: StudyRequest) -> StudyOutcome:
     render_options = {**asdict(request.settings), "triangles": request.triangles}
     base = TaskOptions(orientation=request.orientation, erode=request.erode, render=render_options)
     options = {item.id: base.for_item(item.id in rendered) for item in study.items}
+    step("discover")
 
     def note(result: dict) -> None:
         if not result.get("ok"):
             print(f"muscle-atlas: warning: {result['id']}: {result['error']}", file=sys.stderr)
 
     report = run_items(study.items, options, cache, request.jobs, request.scheduler, request.progress, note)
+    step("tasks")
     for item_id in report.failed:
         log.append(f"failed: {item_id}: {report.results[item_id]['error']}")
     log.append(f"tasks: {len(report.processed)} processed on {report.scheduler or 'no cluster'}"
                f"{f' ({report.workers} workers)' if report.workers else ''}, {len(report.cached)} from the cache, "
                f"{len(report.failed)} failed, {report.seconds:.1f} s")  # fmt: skip
     data = aggregate(study, report.results, request.reference_group)
+    step("aggregate")
     if not any(data.group_of(s) == request.reference_group for s in data.subject_items):
         log.append(f"no subject in the reference group {request.reference_group!r}: no z-scores or group comparisons")
     provenance = detect(root)
     base_url = with_slash(request.base_url) if request.base_url else None
     options_site = StudyOptions(title=request.title, base_url=base_url, log=log, renders=request.renders)
-    with staged(output) as staging:
+    published = Published()
+    with staged(output, published) as staging:
         items = {i.id: i for i in study.items}
         for item_id in sorted(rendered):
             if report.results.get(item_id, {}).get("rendered"):
@@ -131,7 +145,9 @@ def run_study(request: StudyRequest) -> StudyOutcome:
         StudySiteWriter(data, options_site, provenance, cache).write(staging)
         if (staging / "atlas").is_dir():  # robots.txt, sitemap.xml, 404.html, unshown sides: only what pages link
             prune_unlinked(staging, staging / "atlas")
-    return StudyOutcome(output, study, report, data, log)
+        step("site")
+    step("publish")
+    return StudyOutcome(output, study, report, data, log, published, seconds)
 
 
 def _write_atlas(item: Item, options, cache: Path, staging: Path, request: StudyRequest, provenance, site_options) -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from muscle_atlas.study import groupstats as stats
+from muscle_atlas.study.keyed import KeyedValues
 from muscle_atlas.study.model import Participant, Study
 
 SIDE_ORDER = ("left", "right", "none")
@@ -48,6 +50,7 @@ GEOMETRY = (
     Variable("pieces", "pieces", "", None, "Pieces", "", False, False),
     Variable("specks", "specks", "", None, "Specks (below 1 % of the voxels)", "", False, False),
 )  # fmt: skip
+TABLE_BATCH = 50_000  # tidy rows written to the Parquet file at a time
 QUANTITY_STATISTICS = ("mean", "median", "sd", "p25", "p75", "n_voxels", "coverage")
 
 
@@ -64,19 +67,25 @@ class Finding:
 class StudyData:
     study: Study
     reference_group: str
-    results: dict[str, dict]  # item id → successful task result
+    results: Mapping[str, dict]  # item id → successful task result (read from disk: a ResultTable's view)
     failures: dict[str, dict]  # item id → failed result
     variables: list[Variable] = field(default_factory=list)
     structures: dict[str, dict] = field(default_factory=dict)  # path → name, code, sides
-    values: dict[tuple[str, str, str, str], float] = field(default_factory=dict)  # (item, path, side, var)
-    subject_values: dict[tuple[str, str, str, str], float] = field(default_factory=dict)  # (subject, path, side, var)
+    # (item, path, side, var) → value, and the others alike: dict-like, stored compactly (KeyedValues)
+    values: KeyedValues = field(default_factory=KeyedValues)  # (item, path, side, var)
+    subject_values: KeyedValues = field(default_factory=KeyedValues)  # (subject, path, side, var)
     subject_items: dict[str, list[str]] = field(default_factory=dict)  # subject → the items averaged
     reference: dict[tuple[str, str, str], stats.Describe] = field(default_factory=dict)  # (path, side, var)
-    z: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
-    robust: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    z: KeyedValues = field(default_factory=KeyedValues)
+    robust: KeyedValues = field(default_factory=KeyedValues)
     findings: list[Finding] = field(default_factory=list)
-    rows: list[dict] = field(default_factory=list)
-    _by_subject: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+    _by_subject: dict[str, list[str]] = field(default_factory=dict, repr=False)  # subject → item ids
+    _subjects: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> list[dict]:
+        """The tidy table's rows (made on demand: :func:`tidy_rows` gives them one at a time)."""
+        return list(tidy_rows(self))
 
     def participant(self, subject: str) -> Participant:
         return self.study.participants.get(subject) or Participant(subject)
@@ -86,9 +95,10 @@ class StudyData:
 
     def items_of(self, subject: str) -> list[dict]:
         if not self._by_subject:
-            for result in self.results.values():
-                self._by_subject.setdefault(result["item"]["subject"], []).append(result)
-        return self._by_subject.get(subject, [])
+            subject_of = {i.id: i.subject for i in self.study.items}
+            for item in self.results:  # the results stay on disk: their subjects are the study's items'
+                self._by_subject.setdefault(subject_of.get(item) or self.results[item]["item"]["subject"], []).append(item)
+        return [self.results[i] for i in self._by_subject.get(subject, [])]
 
     def groups(self) -> list[str]:
         """Groups with subjects, the reference first."""
@@ -96,8 +106,10 @@ class StudyData:
         return sorted(found, key=lambda g: (g != self.reference_group, g == "n/a", g))
 
     def subjects(self) -> list[str]:
-        return sorted({r["item"]["subject"] for r in self.results.values()} |
-                      {f["item"]["subject"] for f in self.failures.values()})  # fmt: skip
+        if self._subjects is None:  # made once: the results are read from disk
+            self.items_of("")
+            self._subjects = sorted(set(self._by_subject) | {f["item"]["subject"] for f in self.failures.values()})
+        return list(self._subjects)
 
     def variable(self, key: str) -> Variable:
         return next(v for v in self.variables if v.key == key)
@@ -122,9 +134,18 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def aggregate(study: Study, results: dict[str, dict], reference_group: str) -> StudyData:
-    ok = {k: r for k, r in results.items() if r.get("ok")}
-    data = StudyData(study, reference_group, ok, {k: r for k, r in results.items() if not r.get("ok")})
+def aggregate(study: Study, results: Mapping[str, dict], reference_group: str) -> StudyData:
+    """``results``: item id → result, a dict or a :class:`~muscle_atlas.study.results.ResultTable`
+    (then the results stay on disk and are read one at a time)."""
+    from muscle_atlas.study.results import ResultTable
+
+    if isinstance(results, ResultTable):
+        ok: Mapping[str, dict] = results.view(results.ok_ids())
+        failed = results.failed()
+    else:
+        ok = {k: r for k, r in results.items() if r.get("ok")}
+        failed = {k: r for k, r in results.items() if not r.get("ok")}
+    data = StudyData(study, reference_group, ok, failed)
     quantity_vars: dict[str, Variable] = {}
     for result in ok.values():
         item, subject = result["id"], result["item"]["subject"]
@@ -169,7 +190,6 @@ def aggregate(study: Study, results: dict[str, dict], reference_group: str) -> S
     _reference(data)
     _robust(data)
     _findings(data)
-    data.rows = _tidy(data)
     return data
 
 
@@ -182,45 +202,75 @@ def _first_session_items(data: StudyData) -> dict[str, list[str]]:
 
 
 def _subject_values(data: StudyData) -> None:
+    """A subject's value: the mean over the items of its first session; and the mean of its sides."""
+    import numpy as np
+
     data.subject_items = _first_session_items(data)
-    collected: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
-    subject_of = {item: subject for subject, items in data.subject_items.items() for item in items}
-    for (item, path, side, var), value in data.values.items():
-        if item in subject_of:
-            collected[(subject_of[item], path, side, var)].append(value)
-    for key, values in collected.items():
-        data.subject_values[key] = sum(values) / len(values)
-    legs: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for (subject, path, _side, var), value in data.subject_values.items():
-        legs[(subject, path, var)].append(value)
-    for (subject, path, var), values in legs.items():
-        data.subject_values[(subject, path, LEGS, var)] = sum(values) / len(values)
+    rows, columns, block = data.values.frame()
+    index = {item: r for r, item in enumerate(rows)}
+    subjects = list(data.subject_items)
+    means = np.full((len(subjects), len(columns)), np.nan)
+    with np.errstate(all="ignore"):
+        for s, subject in enumerate(subjects):
+            picked = block[[index[i] for i in data.subject_items[subject] if i in index]]
+            if len(picked) == 1:
+                means[s] = picked[0]
+            elif len(picked):
+                given = ~np.isnan(picked)
+                means[s] = np.where(given, picked, 0).sum(axis=0) / given.sum(axis=0)
+    if not subjects or not columns:
+        return
+    data.subject_values.set_block(subjects, columns, means)
+    sides: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for c, (path, _side, var) in enumerate(columns):
+        sides[(path, var)].append(c)
+    legs = list(sides)
+    with np.errstate(all="ignore"):
+        pooled = np.stack([_nanmean(means[:, sides[key]]) for key in legs], axis=1)
+    data.subject_values.set_block(subjects, [(path, LEGS, var) for path, var in legs], pooled)
+
+
+def _nanmean(block):
+    import numpy as np
+
+    given = ~np.isnan(block)
+    count = given.sum(axis=1)
+    return np.where(count > 0, np.where(given, block, 0).sum(axis=1) / np.maximum(count, 1), np.nan)
 
 
 def _reference(data: StudyData) -> None:
-    pooled: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for (subject, path, side, var), value in data.subject_values.items():
-        if data.group_of(subject) == data.reference_group:
-            pooled[(path, side, var)].append(value)
-    data.reference = {k: stats.describe(v) for k, v in pooled.items()}
+    import numpy as np
+
+    subjects, columns, block = data.subject_values.frame()
+    reference = [r for r, s in enumerate(subjects) if data.group_of(s) == data.reference_group]
+    picked = block[reference]
+    data.reference = {}
+    for c, column in enumerate(columns):
+        values = picked[:, c]
+        values = values[~np.isnan(values)]
+        if values.size:
+            data.reference[column] = stats.describe(values.tolist())
     zable = {v.key for v in data.variables if v.z}
-    for (item, path, side, var), value in data.values.items():
-        if var in zable:
-            z = stats.z_score(value, data.reference.get((path, side, var), stats.describe([])))
+    empty = stats.describe([])
+    for key, value in data.values.items():
+        if key[3] in zable:
+            z = stats.z_score(value, data.reference.get(key[1:], empty))
             if z is not None:
-                data.z[(item, path, side, var)] = z
+                data.z[key] = z
 
 
 def _robust(data: StudyData) -> None:
     """Robust z-scores of volume and maximal cross-section across every segmentation of the study."""
-    series: dict[tuple[str, str, str], list[tuple[str, float]]] = defaultdict(list)
-    for (item, path, side, var), value in data.values.items():
-        if var in ("volume", "max_csa"):
-            series[(path, side, var)].append((item, value))
-    for (path, side, var), pairs in series.items():
-        for (item, _), z in zip(pairs, stats.robust_z([v for _, v in pairs]), strict=True):
+    import numpy as np
+
+    items, columns, block = data.values.frame()
+    for c, (path, side, var) in enumerate(columns):
+        if var not in ("volume", "max_csa"):
+            continue
+        rows = np.flatnonzero(~np.isnan(block[:, c]))
+        for r, z in zip(rows.tolist(), stats.robust_z(block[rows, c].tolist()), strict=True):
             if z is not None:
-                data.robust[(item, path, side, var)] = z
+                data.robust[(items[r], path, side, var)] = z
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -232,7 +282,8 @@ def _fmt(value: float, digits: int = 3) -> str:
 def _findings(data: StudyData) -> None:
     findings: list[Finding] = []
     names = {p: s["name"] for p, s in data.structures.items()}
-    for item, result in sorted(data.results.items()):
+    for item in sorted(data.results):
+        result = data.results[item]  # read one at a time (a list of them would hold every result)
         by_side = {(s["path"], s["side"]): s for s in result["structures"]}
         for path in sorted(data.structures):
             expected = data.structures[path]["sides"]
@@ -264,24 +315,31 @@ def _findings(data: StudyData) -> None:
     data.findings = findings
 
 
-def _tidy(data: StudyData) -> list[dict]:
-    rows = []
+def tidy_rows(data: StudyData) -> Iterator[dict]:
+    """The tidy table's rows, one per item, structure, side and variable, made one at a time."""
     variables = {v.key: v for v in data.variables}
     names = {p: s["name"] for p, s in data.structures.items()}
     order = {key: index for index, key in enumerate(variables)}
-    for (item, path, side, var), value in sorted(data.values.items(), key=lambda kv: (*kv[0][:3], order[kv[0][3]])):
+    items, columns, _ = data.values.frame()
+    ordered = sorted(columns, key=lambda c: (c[0], c[1], order[c[2]]))
+    for item in sorted(items):  # type: ignore[type-var]
+        values = data.values.row(item)
+        if not values:
+            continue
+        z, robust = data.z.row(item), data.robust.row(item)
         result = data.results[item]
-        info = result["item"]
+        info, grid = result["item"], result["grid"]
         person = data.participant(info["subject"])
-        v = variables[var]
-        rows.append({
-            "subject": info["subject"], "session": info["session"], "acquisition": info["acquisition"], "item": item,
-            "group": person.group, "sex": person.sex, "age": person.age, "structure": path, "muscle": names[path],
-            "side": side, "measure": v.measure, "statistic": v.statistic, "erosion_voxels": v.erosion, "value": value,
-            "unit": v.unit, "z": data.z.get((item, path, side, var)), "robust_z": data.robust.get((item, path, side, var)),
-            "slice_mm": result["grid"]["slice_mm"], "slices_total": result["grid"]["slices_total"],
-        })  # fmt: skip
-    return rows
+        for column in (c for c in ordered if c in values):
+            path, side, var = column
+            v = variables[var]
+            yield {
+                "subject": info["subject"], "session": info["session"], "acquisition": info["acquisition"],
+                "item": item, "group": person.group, "sex": person.sex, "age": person.age, "structure": path,
+                "muscle": names[path], "side": side, "measure": v.measure, "statistic": v.statistic,
+                "erosion_voxels": v.erosion, "value": values[column], "unit": v.unit, "z": z.get(column),
+                "robust_z": robust.get(column), "slice_mm": grid["slice_mm"], "slices_total": grid["slices_total"],
+            }  # fmt: skip
 
 
 def write_study_tables(data: StudyData, folder) -> list:
@@ -294,15 +352,24 @@ def write_study_tables(data: StudyData, folder) -> list:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "study.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(TIDY_COLUMNS)
-        for row in data.rows:
-            writer.writerow(["" if row[c] is None else f"{row[c]:.6g}" if isinstance(row[c], float) else row[c]
-                             for c in TIDY_COLUMNS])  # fmt: skip
     types = {"erosion_voxels": pa.int32(), "value": pa.float64(), "z": pa.float64(), "robust_z": pa.float64(),
              "slice_mm": pa.float64(), "slices_total": pa.int32()}  # fmt: skip
     schema = pa.schema([(c, types.get(c, pa.string())) for c in TIDY_COLUMNS])
-    table = pa.Table.from_pylist(data.rows, schema=schema)
-    pq.write_table(table, folder / "study.parquet", compression="zstd")
+    # Streamed: the rows are written a batch at a time (a study of 10,000 has millions of them).
+    with (folder / "study.csv").open("w", newline="", encoding="utf-8") as handle, \
+            pq.ParquetWriter(folder / "study.parquet", schema, compression="zstd") as parquet:  # fmt: skip
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(TIDY_COLUMNS)
+        batch: list[dict] = []
+        written = 0
+        for row in tidy_rows(data):
+            writer.writerow(["" if row[c] is None else f"{row[c]:.6g}" if isinstance(row[c], float) else row[c]
+                             for c in TIDY_COLUMNS])  # fmt: skip
+            batch.append(row)
+            if len(batch) == TABLE_BATCH:
+                parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
+                written += len(batch)
+                batch = []
+        if batch or not written:  # an empty table still has its columns
+            parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
     return [folder / "study.csv", folder / "study.parquet"]

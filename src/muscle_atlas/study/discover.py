@@ -69,14 +69,21 @@ def _applies(candidate: dict[str, str], target: dict[str, str]) -> bool:
     return all(target.get(k) == v for k, v in candidate.items())
 
 
-def inherited(path: Path, root: Path, suffix: str, extension: str) -> Path | None:
-    """The nearest ``[entities_]SUFFIX.EXT`` file that applies to ``path`` (BIDS inheritance)."""
+def inherited(
+    path: Path, root: Path, suffix: str, extension: str, listings: dict[Path, list[Path]] | None = None,
+) -> Path | None:  # fmt: skip
+    """The nearest ``[entities_]SUFFIX.EXT`` file that applies to ``path`` (BIDS inheritance).
+    ``listings``: each folder's candidates, kept between calls (the study root holds one folder per
+    subject: listed once, not once per segmentation)."""
     parsed = parse_bids_name(path.name)
     entities = parsed[0] if parsed else {}
     folder = path.parent
+    listings = {} if listings is None else listings
     while True:
         best: tuple[int, str, Path] | None = None
-        for candidate in folder.glob(f"*{suffix}{extension}"):
+        if folder not in listings:
+            listings[folder] = sorted(folder.glob(f"*{suffix}{extension}"))
+        for candidate in listings[folder]:
             found = parse_bids_name(candidate.name)
             if found is None or found[1] != suffix or found[2] != extension or not candidate.is_file():
                 continue
@@ -132,6 +139,7 @@ def discover_folder(root: Path) -> Study:
     if not files:
         raise StudyError("no segmentations found (expected sub-<id>/[ses-<id>/]anat/*_dseg.nii.gz)", root)
     seen: dict[str, Path] = {}
+    listings: dict[Path, list[Path]] = {}
     for path in files[:MAX_ITEMS]:
         parsed = parse_bids_name(path.name)
         folder_subject = next(p for p in path.relative_to(root).parts if p.startswith("sub-"))[4:]
@@ -145,7 +153,7 @@ def discover_folder(root: Path) -> Study:
             continue
         session = entities.get("ses", "")
         acquisition = _acquisition(entities)
-        table = inherited(path, root, SEGMENTATION_SUFFIX, ".tsv")
+        table = inherited(path, root, SEGMENTATION_SUFFIX, ".tsv", listings)
         item = Item(
             id=item_id(subject, session, acquisition), subject=subject, session=session, acquisition=acquisition,
             segmentation=str(path), labels=str(table) if table else None, maps=maps_beside(path, entities, notes),

@@ -97,14 +97,19 @@ def cached_result(cache: Path, item: Item, key: str) -> dict | None:
     return result if result.get("key") == key and result.get("ok") else None
 
 
-def process(item: Item, options: TaskOptions, cache: str) -> dict:
+def process(item: Item, options: TaskOptions, cache: str, key: str | None = None) -> dict:
     """The task: measure one segmentation. User errors (bad files) come back as a failed result;
-    anything else raises, so that the cluster retries it."""
-    key = cache_key(item, options)
+    anything else raises, so that the cluster retries it. ``key``: the cache key, when the caller
+    has hashed the files already."""
+    key = key or cache_key(item, options)
     folder = result_folder(Path(cache), item, key)
     done = cached_result(Path(cache), item, key)
     if done is not None:  # an earlier attempt finished (a retry after the worker died late)
         return done
+    # A worker's first task imports the libraries before its clock starts: "seconds" is the work.
+    import muscle_atlas.study.voxels
+    import muscle_atlas.subject  # noqa: F401
+
     started = time.perf_counter()
     temporary = folder.parent / f".tmp-{uuid.uuid4().hex}"
     temporary.mkdir(parents=True, exist_ok=True)
@@ -123,6 +128,15 @@ def process(item: Item, options: TaskOptions, cache: str) -> dict:
     except OSError:  # another attempt put its complete result there first: keep that one
         shutil.rmtree(temporary, ignore_errors=True)
     return result
+
+
+def process_to_cache(item: Item, options: TaskOptions, cache: str, key: str) -> dict:
+    """The task as the cluster runs it: the result stays in the cache folder (storage the client
+    sees too) and only a small note of it travels back: a failed result is returned whole."""
+    result = process(item, options, cache, key)
+    if not result.get("ok"):
+        return result
+    return {"id": item.id, "key": result["key"], "ok": True, "seconds": result.get("seconds")}
 
 
 def failure(item: Item, key: str, error: str) -> dict:

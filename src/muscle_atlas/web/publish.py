@@ -1,6 +1,7 @@
 """Putting a finished site in place: the output checks, a staging folder beside the output, the
 swap that replaces the output only by a complete site (a failed, interrupted or killed build leaves
-the previous one as it was), and pruning what no page links to. Build and study publish alike."""
+the previous one as it was; files whose bytes did not change are kept as they were, not rewritten),
+and pruning what no page links to. Build and study publish alike."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -44,9 +46,10 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 @contextmanager
-def staged(output: Path) -> Iterator[Path]:
+def staged(output: Path, published: Published | None = None) -> Iterator[Path]:
     """A fresh folder beside ``output`` to write the site into; it replaces ``output`` when the
-    block ends, and is removed when the block fails, is interrupted or the process is terminated."""
+    block ends (``published``, when given, is filled with what changed), and is removed when the
+    block fails, is interrupted or the process is terminated."""
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.parent / f".{output.name}.building-{os.getpid()}"
     main = threading.current_thread() is threading.main_thread()
@@ -56,7 +59,9 @@ def staged(output: Path) -> Iterator[Path]:
             shutil.rmtree(staging)
         staging.mkdir()
         yield staging
-        swap_in(staging, output)
+        done = swap_in(staging, output)
+        if published is not None:
+            published.__dict__.update(done.__dict__)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -65,13 +70,65 @@ def staged(output: Path) -> Iterator[Path]:
             signal.signal(signal.SIGTERM, previous)
 
 
-def swap_in(staging: Path, output: Path) -> None:
-    """Replace ``output`` by the complete ``staging`` folder with two renames."""
+def swap_in(staging: Path, output: Path) -> Published:
+    """Replace ``output`` by the complete ``staging`` folder with two renames. Files of the new
+    site whose bytes equal the previous site's are that file (a hard link to it): they are not
+    rewritten, keep their time stamps, and a copy to a web server sends only what changed."""
+    published = keep_unchanged(staging, output) if output.is_dir() else Published(written=_count_files(staging))
     retired = output.parent / f".{output.name}.previous-{os.getpid()}"
     if output.exists():
         output.rename(retired)
     staging.rename(output)
     shutil.rmtree(retired, ignore_errors=True)
+    return published
+
+
+@dataclass
+class Published:
+    """What a publish did: files new or changed (written), and files whose bytes were unchanged."""
+
+    written: int = 0
+    unchanged: int = 0
+    changed: list[str] = field(default_factory=list)  # relative paths, new or changed (capped)
+
+
+CHANGED_LISTED = 200  # changed paths kept in :class:`Published` (the count is always exact)
+
+
+def _count_files(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+def keep_unchanged(staging: Path, output: Path) -> Published:
+    """Put the previous site's file in place of every staged file with the same bytes (a hard
+    link; where the file system has none, the staged copy stays). Sizes are compared first, then
+    the bytes. The staging folder stays a complete site either way."""
+    import filecmp
+
+    published = Published()
+    for folder, _, files in os.walk(staging):
+        for name in files:
+            new = Path(folder) / name
+            relative = new.relative_to(staging)
+            old = output / relative
+            try:
+                same = old.is_file() and not old.is_symlink() and old.stat().st_size == new.stat().st_size \
+                    and filecmp.cmp(old, new, shallow=False)  # fmt: skip
+            except OSError:
+                same = False
+            if same:
+                link = new.with_name(f".{name}.unchanged-{os.getpid()}")
+                try:
+                    os.link(old, link)
+                    os.replace(link, new)
+                    published.unchanged += 1
+                    continue
+                except OSError:
+                    link.unlink(missing_ok=True)
+            published.written += 1
+            if len(published.changed) < CHANGED_LISTED:
+                published.changed.append(str(relative))
+    return published
 
 
 _DATA_ROOT = re.compile(r'<body[^>]* data-root="([^"]*)"')

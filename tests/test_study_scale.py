@@ -1,0 +1,47 @@
+"""What lets a study grow to ten thousand segmentations: results kept on disk, not in memory
+(ResultTable), and measures kept in a compact table (KeyedValues) that reads like a dict."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from muscle_atlas.study.keyed import KeyedValues
+from muscle_atlas.study.results import ResultTable
+
+
+def test_keyed_values_behave_like_a_dict() -> None:
+    rng = random.Random(5)  # noqa: S311 (test data)
+    table, reference = KeyedValues(), {}
+    for _ in range(3000):
+        key = (f"item{rng.randrange(60)}", f"path{rng.randrange(7)}", rng.choice(["left", "right"]), rng.choice("abc"))
+        if rng.random() < 0.1 and key in reference:
+            del table[key], reference[key]
+        else:
+            value = rng.randrange(1000) if key[3] == "a" else rng.uniform(-5, 5)
+            table[key] = value
+            reference[key] = value
+    assert len(table) == len(reference) and set(table) == set(reference)
+    assert dict(table.items()) == reference
+    for key, value in reference.items():
+        assert table[key] == value and type(table[key]) is type(value)
+        assert table.row(key[0])[key[1:]] == value
+    assert table.get(("nothing", "p", "s", "v")) is None and ("item1", "x") not in table
+    with pytest.raises(KeyError):
+        table[("item1", "path1", "left", "zzz")]
+
+
+def test_result_table_keeps_results_on_disk(tmp_path: Path) -> None:
+    table = ResultTable(tmp_path / "results.jsonl")
+    table.add({"id": "b", "ok": True, "value": 2})
+    table.add({"id": "a", "ok": True, "value": 1})
+    table.add({"id": "c", "ok": False, "error": "bad file"})
+    table.add({"id": "a", "ok": True, "value": 3})  # a later result of the same item wins
+    table.order(["a", "b", "c", "missing"])
+    assert list(table) == ["a", "b", "c"] and len(table) == 3
+    assert [r.get("value") for r in table.values()] == [3, 2, None]
+    assert table["a"] == {"id": "a", "ok": True, "value": 3} and table.failed() == {"c": table["c"]}
+    assert table.ok_ids() == ["a", "b"] and dict(table.view(["b"]).items()) == {"b": table["b"]}
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 3  # appended, never held
