@@ -230,8 +230,9 @@ def test_every_exported_page_is_its_reference_row(built: dict[str, Path], rows: 
 
 
 JEKYLL_LAYOUT = """<!DOCTYPE html><html lang="en"><head><title>{{ page.title }}</title></head><body><h1>{{ page.title }}</h1>{{ content }}</body></html>"""  # noqa: E501
-# Modelled on the reference's own includes: videos beside the GIF, thumbnails beside the stills.
-PAGE_IMAGE = """{% assign img = page.images | where: "image_id", include.im_id %}{% for item in img %}{% assign base = item.image_name | replace: '.gif', '' %}<video autoplay loop muted><source src="{{ site.urlimg }}{{ base }}.webm" type="video/webm"><source src="{{ site.urlimg }}{{ base }}.mp4" type="video/mp4"><img src="{{ site.urlimg }}{{ item.image_name }}" alt="{{ item.image_alt }}"></video>{% endfor %}"""  # noqa: E501
+# Modelled on the reference's own includes: a video beside the GIF (the MP4 the export ships),
+# thumbnails beside the stills.
+PAGE_IMAGE = """{% assign img = page.images | where: "image_id", include.im_id %}{% for item in img %}{% assign base = item.image_name | replace: '.gif', '' %}<video autoplay loop muted><source src="{{ site.urlimg }}{{ base }}.mp4" type="video/mp4"><img src="{{ site.urlimg }}{{ item.image_name }}" alt="{{ item.image_alt }}"></video>{% endfor %}"""  # noqa: E501
 GALLERY = """<ul>{% for item in page.gallery %}{% assign split_url = item.image_url | split: '.' %}<li><a href="{{ site.urlimg }}{{ item.image_url }}"><img src="{{ site.urlimg }}{{ split_url[0] }}-thumb.{{ split_url[1] }}" alt="{{ item.caption }}"></a></li>{% endfor %}</ul>"""  # noqa: E501
 
 
