@@ -3,7 +3,10 @@
 Shipped as one YAML file per region in ``anatomy/data``. Each structure is a flat record whose
 6-digit code is its path to the root (limb, region, group, muscle, head digits, then a side
 digit that is 0 here: sides belong to labels, not to the tree). The parent of a code is the
-code with its last non-zero digit zeroed, so the tree is derived from the codes alone.
+code with its last non-zero digit zeroed, so the tree is derived from the codes alone, with one
+addition: a *set* (a group coded at the muscle level, with ``members``) gathers sibling muscles
+one level down, as anatomy gathers semispinalis, multifidus and rotatores into the
+transversospinales, without changing the members' codes.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class Facts:
     action: str
     innervation: str
     arterial_supply: str
-    fma_id: int
+    fma_id: int | None  # None: no identifier we could check (never guessed)
     description: str
 
 
@@ -61,6 +64,7 @@ class Structure:
     description: str
     facts: Facts | None = None
     same_as: int | None = None
+    members: tuple[int, ...] = ()  # a set's members (see the module's docstring)
     parent: Structure | None = field(default=None, repr=False)
     children: list[Structure] = field(default_factory=list, repr=False)
 
@@ -175,8 +179,8 @@ def _facts(entry: dict[str, Any], where: str) -> Facts:
     for key in ("synonyms", "abbreviations"):
         if not isinstance(entry[key], list):
             raise AnatomyError(f"{where}: {key} must be a list")
-    if not isinstance(entry["fma_id"], int):
-        raise AnatomyError(f"{where}: fma_id must be an integer")
+    if entry["fma_id"] is not None and not isinstance(entry["fma_id"], int):
+        raise AnatomyError(f"{where}: fma_id must be an integer or null")
     return Facts(
         latin=str(entry["latin"]).strip(),
         synonyms=tuple(str(s) for s in entry["synonyms"]),
@@ -186,7 +190,7 @@ def _facts(entry: dict[str, Any], where: str) -> Facts:
         action=str(entry["action"]).strip(),
         innervation=str(entry["innervation"]).strip(),
         arterial_supply=str(entry["arterial_supply"]).strip(),
-        fma_id=int(entry["fma_id"]),
+        fma_id=entry["fma_id"],
         description=str(entry["description"]).strip(),
     )
 
@@ -218,7 +222,14 @@ def build_tree(files: list[tuple[str, str]]) -> StructureTree:
             kind = entry["kind"]
             if kind not in KINDS:
                 raise AnatomyError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
-            if KINDS.index(kind) != code_level(code) and not (kind == "muscle" and code_level(code) == 4):
+            members = entry.get("members") or []
+            if not isinstance(members, list) or not all(isinstance(m, int) for m in members):
+                raise AnatomyError(f"{where}: members must be a list of codes")
+            is_set = kind == "group" and bool(members) and code_level(code) == 3
+            if members and not is_set:
+                raise AnatomyError(f"{where}: only a group coded at the muscle level (a set) has members")
+            fits = KINDS.index(kind) == code_level(code) or (kind == "muscle" and code_level(code) == 4) or is_set
+            if not fits:
                 raise AnatomyError(f"{where}: kind {kind!r} does not fit the code's level")
             slug = str(entry["slug"])
             if not set(slug) <= _SLUG_CHARS or slug.startswith("-") or slug.endswith("-"):
@@ -234,6 +245,7 @@ def build_tree(files: list[tuple[str, str]]) -> StructureTree:
                 description=str(entry.get("description") or "").strip(),
                 facts=_facts(entry, where) if needs_facts else None,
                 same_as=entry.get("same_as"),
+                members=tuple(members),
             )
             origin[code] = name
     _link(structures, origin)
@@ -264,9 +276,30 @@ def _link(structures: dict[int, Structure], origin: dict[int, str]) -> None:
             structure.description = structure.description or target.facts.description
         elif structure.kind in ("muscle", "head") and structure.description == "" and structure.facts:
             structure.description = structure.facts.description
+    _gather_sets(structures, origin)
     for structure in structures.values():  # codes make cycles impossible; depth proves it
-        if len(structure.ancestors()) != code_level(structure.code):
+        in_set = structure.parent is not None and bool(structure.parent.members)
+        if len(structure.ancestors()) != code_level(structure.code) + int(in_set):
             raise AnatomyError(f"{origin[structure.code]}: {structure.code}: broken parent chain")
+
+
+def _gather_sets(structures: dict[int, Structure], origin: dict[int, str]) -> None:
+    """Move each set's members under it; a member must be a muscle coded beside the set."""
+    taken: dict[int, int] = {}
+    for code, group in sorted(structures.items()):
+        for member_code in group.members:
+            where = f"{origin[code]}: {code}"
+            member = structures.get(member_code)
+            if member is None or member.kind != "muscle" or parent_code(member_code) != parent_code(code):
+                raise AnatomyError(f"{where}: member {member_code} is not a muscle beside the set")
+            if member_code in taken:
+                raise AnatomyError(f"{where}: member {member_code} is already in the set {taken[member_code]}")
+            taken[member_code] = code
+            assert member.parent is not None  # a muscle-level code always has a parent
+            member.parent.children.remove(member)
+            member.parent = group
+            group.children.append(member)
+        group.children.sort(key=lambda s: s.code)
 
 
 @cache

@@ -192,7 +192,9 @@ class SiteWriter(AtlasWriter):
         facts = []
         if s.facts:
             facts = [{"label": label, "value": getattr(s.facts, key)} for key, label in FACT_LABELS]
-            facts += [{"label": "Code", "value": str(s.code)}, {"label": "FMA ID", "value": f"FMA:{s.facts.fma_id}"}]
+            facts.append({"label": "Code", "value": str(s.code)})
+            if s.facts.fma_id is not None:
+                facts.append({"label": "FMA ID", "value": f"FMA:{s.facts.fma_id}"})
             if s.facts.abbreviations:
                 facts.append({"label": "Abbreviations", "value": ", ".join(s.facts.abbreviations)})
             if s.facts.synonyms:
@@ -320,7 +322,8 @@ class SiteWriter(AtlasWriter):
         }
         if s.facts:
             data["alternateName"] = [s.facts.latin, *s.facts.synonyms, *s.facts.abbreviations]
-            data["code"] = {"@type": "MedicalCode", "codeValue": str(s.facts.fma_id), "codingSystem": "FMA"}
+            if s.facts.fma_id is not None:
+                data["code"] = {"@type": "MedicalCode", "codeValue": str(s.facts.fma_id), "codingSystem": "FMA"}
         if s.region is not None and s.region is not s:
             data["bodyLocation"] = s.region.name
         if page.children:

@@ -6,7 +6,8 @@ pages by a few rules, applied here to our structure tree:
 - words: a structure's own words in the reference's order. Limbs, regions and muscles: the name
   ("Flexor digitorum longus"; "Intrinsic muscles of the tongue" → "Intrinsic"). Groups: the name
   without "muscles (of the)", "group", "compartment", "layer", "abdominal wall" ("Facial muscles,
-  orbital group" → "Facial Orbital"). Heads and parts: "Gastrocnemius, lateral head" is the
+  orbital group" → "Facial Orbital"); a set of muscles inside a group (the transversospinales) is
+  named as the reference names it, like a muscle. Heads and parts: "Gastrocnemius, lateral head" is the
   *lateral head of gastrocnemius*, "Inferior longitudinal muscle of tongue" the *inferior
   longitudinal (muscle) of tongue*; their short form drops "head of", "part of", "muscle of":
   "Lateral Gastrocnemius", "Inferior Longitudinal Tongue".
@@ -114,7 +115,7 @@ def _parts(structure: Structure) -> _Parts:
         return _Parts(words, words, "", words)
     if structure.kind == "group":
         words = _words(_GROUP_NOISE.sub(" ", name.lower()))
-        return _Parts(words, words, "", words)
+        return _Parts(words, words, f"{' '.join(words)} muscle" if structure.members else "", words)
     if structure.kind == "head" and ", " in name:
         whole, part = name.split(", ", 1)
         part_words = _words(part)
@@ -160,7 +161,7 @@ def name_of(structure: Structure) -> ReferenceName:
         base = f"{_camel(where)}-{_camel(parts.short)}"
         back = f"{ROOT}{region_slug}/"
         tags = region_slug
-        if kind == "group":
+        if kind == "group" and not structure.members:
             title = f"Muscles of the {' '.join(parts.short)} compartment of the {' '.join(where)}"
             image_id = region_slug + slug
             text = f"{_title(parts.short)} Compartment"
@@ -203,7 +204,8 @@ def page_list(structure: Structure, present: Mapping[int, Structure]) -> list[tu
 
     def walk(node: Structure, depth: int) -> None:
         for child in children(node):
-            if child.code not in present or (structure.kind == "limb" and child.kind not in ("region", "group")):
+            outline = child.kind in ("region", "group") and not child.members  # a limb's list: no sets
+            if child.code not in present or (structure.kind == "limb" and not outline):
                 continue
             items.append((depth, name_of(child)))
             walk(child, depth + 1)
