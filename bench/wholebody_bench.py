@@ -42,7 +42,7 @@ PHASES = {
     "drawing (VTK)": ("engine.py", ("turntable",)),
     "poster choice": ("engine.py", ("shown",)),
     "stills and posters (WebP), thumbnails (AVIF)": ("workers.py", ("_save_image",)),
-    "video (MP4, ffmpeg)": ("encode.py", ("write_video",)),
+    "video (MP4, H.264)": ("encode.py", ("write_video",)),
     "GIF": ("encode.py", ("write_gif",)),
     "frames reduced for video and GIF": ("encode.py", ("__call__",)),
 }

@@ -59,7 +59,9 @@ def measure(mesh: trimesh.Trimesh, closed_only: bool = False) -> Measures:
     along = (points - centroid) @ axis
     lo, hi = float(along.min()), float(along.max())
     heights = np.linspace(lo, hi, CSA_SLICES + 2)[1:-1]
-    if mesh.is_watertight and mesh.is_winding_consistent:
+    if not enclosed:  # no cross-section is reported: none is cut (trimesh's sections cost 0.2 s here)
+        max_csa = 0.0
+    elif mesh.is_watertight and mesh.is_winding_consistent:
         max_csa = float(section_areas(mesh, centroid, axis, heights).max(initial=0.0))
     else:  # open loops: trimesh assembles the closed ones into polygons
         sections = mesh.section_multiplane(plane_origin=centroid, plane_normal=axis, heights=heights)

@@ -15,7 +15,10 @@ viewer).
 
 glTF is Y-up and in metres; our meshes are RAS+ millimetres. The model is centred on the
 scene, with glTF +X = the subject's left (-x RAS), +Y = superior (+z RAS) and +Z = anterior
-(+y RAS), so a viewer's default camera looks at the anterior surface. Colours are given as sRGB
+(+y RAS), so a viewer's default camera looks at the anterior surface. The meshes keep their RAS
+millimetres and each node's matrix places them: a structure's compressed mesh is then the same
+bytes in every scene it is part of, encoded once per worker (the scenes' models cost a twentieth
+of a whole-body build's CPU when each scene encoded its own). Colours are given as sRGB
 and written linear, as glTF wants them.
 """
 
@@ -59,6 +62,9 @@ def linear(colour: Color) -> list[float]:
     return out
 
 
+# Draco-encoded meshes by (mesh, detail, colours): the encoding and what the accessors say of it.
+_ENCODED: dict[tuple[int, int | None, int], tuple] = {}
+
 # Decimated context, reused by every model of a worker. The mesh itself is kept in the value so
 # that its id cannot be reused by another mesh while the entry exists.
 _DECIMATED: dict[tuple[int, int | None], tuple[object, np.ndarray, np.ndarray]] = {}
@@ -66,6 +72,7 @@ _DECIMATED: dict[tuple[int, int | None], tuple[object, np.ndarray, np.ndarray]] 
 
 def forget_decimations() -> None:
     _DECIMATED.clear()
+    _ENCODED.clear()
 
 
 def _context_source(item: SceneItem) -> object:
@@ -144,39 +151,26 @@ class GlbBuilder:
         self.gltf["accessors"].append(fields)
         return len(self.gltf["accessors"]) - 1
 
-    def add(self, name: str, points: np.ndarray, faces: np.ndarray, material: int,
+    def add(self, name: str, mesh: object, triangles: int | None, material: int, matrix: np.ndarray,
             colours: np.ndarray | None = None) -> None:  # fmt: skip
-        """A node ``name`` with a mesh of the same name; ``points`` already in glTF metres."""
-        import DracoPy
-
-        points = np.ascontiguousarray(points, dtype=np.float32)
-        faces = np.ascontiguousarray(faces, dtype=np.uint32)
-        extra = {"colors": np.ascontiguousarray(colours, dtype=np.uint8)} if colours is not None else {}
-        encoded = DracoPy.encode(
-            points, faces, quantization_bits=POSITION_BITS, compression_level=DRACO_LEVEL,
-            normals=_normals(points.astype(float), faces), normal_quantization_bits=NORMAL_BITS, **extra,
-        )  # fmt: skip
-        decoded = DracoPy.decode(encoded)  # the counts and bounds the viewer will see
-        ids = {a["attribute_type"]: a["unique_id"] for a in decoded.attributes}
-        decoded_points = np.asarray(decoded.points, dtype=np.float32).reshape(-1, 3)
-        count = len(decoded_points)
+        """A node ``name`` with a mesh of the same name: ``mesh`` (RAS mm) decimated to ``triangles``,
+        placed by ``matrix`` (RAS mm → the model's glTF metres)."""
+        encoded, count, low, high, corners, ids = _encoded(mesh, triangles, colours)
         attributes = {
-            "POSITION": self._accessor(componentType=5126, count=count, type="VEC3",
-                                       min=[float(v) for v in decoded_points.min(axis=0)],
-                                       max=[float(v) for v in decoded_points.max(axis=0)]),
+            "POSITION": self._accessor(componentType=5126, count=count, type="VEC3", min=low, max=high),
             "NORMAL": self._accessor(componentType=5126, count=count, type="VEC3"),
         }  # fmt: skip
         draco_ids = {"POSITION": ids[0], "NORMAL": ids[1]}
         if colours is not None:
             attributes["COLOR_0"] = self._accessor(componentType=5121, normalized=True, count=count, type="VEC4")
             draco_ids["COLOR_0"] = ids[2]
-        indices = self._accessor(componentType=5125 if count > 65535 else 5123,
-                                 count=int(np.asarray(decoded.faces).size), type="SCALAR")  # fmt: skip
+        indices = self._accessor(componentType=5125 if count > 65535 else 5123, count=corners, type="SCALAR")
         view = self._view(encoded)
         primitive = {"attributes": attributes, "indices": indices, "material": material, "mode": 4,
                      "extensions": {DRACO: {"bufferView": view, "attributes": draco_ids}}}  # fmt: skip
         self.gltf["meshes"].append({"name": name, "primitives": [primitive]})
-        self.gltf["nodes"].append({"name": name, "mesh": len(self.gltf["meshes"]) - 1})
+        node = {"name": name, "mesh": len(self.gltf["meshes"]) - 1, "matrix": _column_major(matrix)}
+        self.gltf["nodes"].append(node)
         self.gltf["scenes"][0]["nodes"].append(len(self.gltf["nodes"]) - 1)
 
     def _view(self, data: bytes) -> int:
@@ -199,14 +193,43 @@ class GlbBuilder:
         ])  # fmt: skip
 
 
+def _encoded(mesh: object, triangles: int | None, colours: np.ndarray | None) -> tuple:
+    """``mesh`` decimated to ``triangles`` and Draco-encoded (with per-vertex ``colours``), with
+    its vertex count, bounds, index count and attribute ids (by Draco attribute type) as the
+    decoder gives them; cached per worker."""
+    import DracoPy
+
+    key = (id(mesh), triangles, id(colours))
+    cached = _ENCODED.get(key)
+    if cached is not None and cached[0] is mesh:
+        return cached[1:]  # type: ignore[return-value]
+    points, faces = _geometry(mesh, triangles)
+    points = np.ascontiguousarray(points, dtype=np.float32)
+    faces = np.ascontiguousarray(faces, dtype=np.uint32)
+    extra = {"colors": np.ascontiguousarray(colours, dtype=np.uint8)} if colours is not None else {}
+    encoded = DracoPy.encode(
+        points, faces, quantization_bits=POSITION_BITS, compression_level=DRACO_LEVEL,
+        normals=_normals(points.astype(float), faces), normal_quantization_bits=NORMAL_BITS, **extra,
+    )  # fmt: skip
+    decoded = DracoPy.decode(encoded)  # the counts and bounds the viewer will see
+    ids = {a["attribute_type"]: a["unique_id"] for a in decoded.attributes}
+    decoded_points = np.asarray(decoded.points, dtype=np.float32).reshape(-1, 3)
+    low = [float(v) for v in decoded_points.min(axis=0)]
+    high = [float(v) for v in decoded_points.max(axis=0)]
+    result = (encoded, len(decoded_points), low, high, int(np.asarray(decoded.faces).size), ids)
+    if colours is None:  # map colours are one model's
+        _ENCODED[key] = (mesh, *result)
+    return result
+
+
+def _column_major(matrix: np.ndarray) -> list[float]:
+    return [round(float(v), 9) for v in np.asarray(matrix, dtype=float).T.ravel()]
+
+
 def _transform(centre: np.ndarray) -> np.ndarray:
     transform = RAS_MM_TO_GLTF.copy()
     transform[:3, 3] = -(RAS_MM_TO_GLTF[:3, :3] @ centre)
     return transform
-
-
-def _place(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
-    return points @ transform[:3, :3].T + transform[:3, 3]
 
 
 def _surroundings(items: list[SceneItem], focus: list[SceneItem]) -> tuple[list[SceneItem], np.ndarray]:
@@ -236,12 +259,10 @@ def write_scene_glb(path: Path, items: list[SceneItem], focus: set[str]) -> Path
     # Opaque first, translucent after: viewers that do not sort still draw them right.
     for item in sorted(shown, key=lambda i: (i.key not in own_keys and i.role != "bone", i.key)):
         if item.key in own_keys:
-            points, faces = _geometry(item.mesh, None)
-            material = builder.material(item.key, MUSCLE)
+            builder.add(item.key, item.mesh, None, builder.material(item.key, MUSCLE), transform)
         else:
-            points, faces = _geometry(_context_source(item), CONTEXT_TRIANGLES)
-            material = _context_material(builder, item.role)
-        builder.add(item.key, _place(points, transform), faces, material)
+            source, material = _context_source(item), _context_material(builder, item.role)
+            builder.add(item.key, source, CONTEXT_TRIANGLES, material, transform)
     path.write_bytes(builder.to_bytes())
     return path
 
@@ -261,15 +282,15 @@ def write_glb(
     for item in sorted(shown, key=lambda i: (i.key not in highlight and i.role != "bone", i.key)):
         vertex_colours = None
         if item.key in highlight:
-            points, faces = _geometry(item.mesh, None)
+            source, detail = item.mesh, None
             if item.key in colours:
                 material = builder.material("mapped", (1.0, 1.0, 1.0))
                 vertex_colours = _srgb_to_linear_rgba(colours[item.key])
             else:
                 material = builder.material(item.key, highlight[item.key])
         else:
-            points, faces = _geometry(_context_source(item), CONTEXT_TRIANGLES)
+            source, detail = _context_source(item), CONTEXT_TRIANGLES
             material = _context_material(builder, item.role)
-        builder.add(item.key, _place(points, transform), faces, material, vertex_colours)
+        builder.add(item.key, source, detail, material, transform, vertex_colours)
     path.write_bytes(builder.to_bytes())
     return path
