@@ -176,11 +176,11 @@ class _VolumePieces:
     """Connected pieces of labels (face connectivity), each label cropped to its box first."""
 
     def __init__(self, volume: LabelVolume, values: list[int]) -> None:
-        from muscle_atlas.sources.volume import label_boxes
-
         self.volume = volume
-        self.boxes = label_boxes(volume.data, values)
+        wanted = set(values)
+        self.boxes = {v: box for v, box in volume.label_boxes().items() if v in wanted}
         self.components: dict[int, tuple[np.ndarray, int]] = {}
+        self.sizes: dict[int, np.ndarray] = {}  # label → its pieces' voxel counts
 
     def _world(self, index: np.ndarray) -> np.ndarray:
         return index @ self.volume.affine[:3, :3].T + self.volume.affine[:3, 3]
@@ -204,7 +204,7 @@ class _VolumePieces:
         # float64, so these are ndimage.center_of_mass's values, without its pass per axis.
         where = np.nonzero(components)
         of = components[where]
-        sizes = np.bincount(of, minlength=count + 1)[1:]
+        sizes = self.sizes[value] = np.bincount(of, minlength=count + 1)[1:]
         origin = np.array([s.start for s in box], dtype=float)
         sums = [np.bincount(of, weights=w, minlength=count + 1)[1:] for w in where]
         centres = np.stack(sums, axis=1) / sizes[:, None] + origin
@@ -231,16 +231,15 @@ class _VolumePieces:
         """Write the sides' new values into ``out``; voxel counts per side."""
         components, count = self.components[value]
         target = out[self.boxes[value]]  # a view: writes go to ``out``
-        sizes = np.bincount(components.ravel(), minlength=count + 1)
+        sizes = self.sizes[value]
         lookup = np.zeros(count + 1, dtype=out.dtype)  # component → its side's new value (0: cut or none)
         counts = dict.fromkeys(SIDES, 0)
         for k, side in enumerate(sides):
             if side in SIDES:
                 lookup[k + 1] = new[side]
-                counts[side] += int(sizes[k + 1])
+                counts[side] += int(sizes[k])
         values = lookup[components]
-        chosen = values > 0
-        target[chosen] = values[chosen]
+        np.copyto(target, values, where=values > 0)
         for k in (k for k, side in enumerate(sides) if side == "cut"):
             where, xs = self._xs(value, k)
             for name, keep in (("left", xs < midline), ("right", xs >= midline)):

@@ -123,7 +123,7 @@ def measure_sides(split: SideSplit, affine: np.ndarray) -> tuple[list[StructureS
         entry = groups.setdefault(key, StructureSide(m.path, m.structure or m.name, m.code, m.side or "none", []))
         entry.labels.append(int(m.key))
     data = split.data
-    boxes = label_boxes(data)
+    boxes = label_boxes(data, sorted({v for entry in groups.values() for v in entry.labels}))
     n_slices = data.shape[axis]
     for entry in groups.values():
         present = [v for v in entry.labels if v in boxes]
@@ -173,7 +173,7 @@ def thumbnail(data: np.ndarray, affine: np.ndarray, colour_of: dict[int, int], s
         index = data.shape[axis] // 2
     else:
         index = (int(covered[0]) + int(covered[-1])) // 2
-    plane = np.take(data, index, axis=axis)
+    plane = data[tuple(index if a == axis else slice(None) for a in range(3))]  # a view (np.take copied)
     a, b = [i for i in range(3) if i != axis]
     # Columns run along the in-plane axis closer to world x, rows along the other.
     if abs(affine[0, b]) > abs(affine[0, a]):
