@@ -74,6 +74,9 @@ class SideSplit:
     lines: list[str] = field(default_factory=list)  # one per split structure, then the summary
     origins: dict[str, str] = field(default_factory=dict)  # new key → the label or node it came from
     inverted: int = 0  # closed mesh pieces turned outward
+    # Label volumes: label value → the voxel counts of its connected pieces, where the split
+    # labelled them (an unsided label, or a side of one that no cut changed): the study reuses them.
+    pieces: dict[int, list[int]] = field(default_factory=dict)
 
     def report(self) -> list[str]:
         return list(self.lines)
@@ -252,6 +255,7 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
     candidates = {int(m.key): m for m in matches if _unsided_muscle(m) and m.key.lstrip("-").isdigit() and int(m.key) > 0}
     backend = _VolumePieces(volume, sorted(candidates) + _sided_values(matches))
     pieces = {str(v): backend.pieces(v) for v in candidates}
+    split.pieces = {v: backend.sizes[v].tolist() for v in candidates if v in backend.sizes}
     labelled = _labelled_pairs(matches, lambda m: _volume_centroid(backend, int(m.key)))
     limbs = {str(v) for v, m in candidates.items() if _is_limb(m)}
     split.midline_x, split.basis = find_midline(pieces, limbs, labelled)
@@ -284,6 +288,10 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
             new[side] = next_value
             next_value += 1
         counts = backend.relabel(out, value, sides, midline, new)
+        split.pieces.pop(value, None)
+        if "cut" not in sides:  # whole pieces: a side's pieces are the label's on that side
+            for side in present:
+                split.pieces[new[side]] = [int(n) for n, s in zip(backend.sizes[value], sides, strict=True) if s == side]
         for side in present:
             if counts[side]:
                 result.append(_sided(match, str(new[side]), side, split))
