@@ -108,6 +108,27 @@ def test_label_boxes_and_counts_match_a_search_of_every_voxel(dtype) -> None:
     assert label_boxes(np.zeros((3, 3, 3), dtype)) == {}
 
 
+def test_a_volume_counts_and_boxes_its_current_data() -> None:
+    """Counts and boxes are computed once per array: a volume whose data is replaced (the side
+    split does so) gives the new array's, and what a caller does to the dicts changes nothing."""
+    from muscle_atlas.sources.volume import LabelVolume
+
+    volume = LabelVolume(Path("x.nii"), _block_volume(), np.eye(4))
+    counts, boxes = volume.label_counts(), volume.label_boxes()
+    assert counts == {3: 108, 7: 12}
+    assert boxes == {3: (slice(2, 5), slice(3, 9), slice(1, 7)), 7: (slice(6, 9), slice(2, 4), slice(2, 4))}
+    counts.clear()
+    boxes.clear()
+    assert volume.label_counts() == {3: 108, 7: 12} and set(volume.label_boxes()) == {3, 7}
+    relabelled = volume.data.copy()
+    relabelled[relabelled == 7] = 9
+    relabelled[0, 0, 0] = 4
+    volume.data = relabelled
+    assert volume.label_counts() == {3: 108, 4: 1, 9: 12}
+    assert volume.label_boxes()[4] == (slice(0, 1), slice(0, 1), slice(0, 1))
+    assert volume.label_boxes()[9] == (slice(6, 9), slice(2, 4), slice(2, 4))
+
+
 def test_disconnected_pieces_are_reported(tmp_path: Path) -> None:
     data = _block_volume()
     data[0, 0, 0] = 7

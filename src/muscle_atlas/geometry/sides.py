@@ -74,6 +74,9 @@ class SideSplit:
     lines: list[str] = field(default_factory=list)  # one per split structure, then the summary
     origins: dict[str, str] = field(default_factory=dict)  # new key → the label or node it came from
     inverted: int = 0  # closed mesh pieces turned outward
+    # Label volumes: label value → the voxel counts of its connected pieces, where the split
+    # labelled them (an unsided label, or a side of one that no cut changed): the study reuses them.
+    pieces: dict[int, list[int]] = field(default_factory=dict)
 
     def report(self) -> list[str]:
         return list(self.lines)
@@ -176,11 +179,11 @@ class _VolumePieces:
     """Connected pieces of labels (face connectivity), each label cropped to its box first."""
 
     def __init__(self, volume: LabelVolume, values: list[int]) -> None:
-        from muscle_atlas.sources.volume import label_boxes
-
         self.volume = volume
-        self.boxes = label_boxes(volume.data, values)
+        wanted = set(values)
+        self.boxes = {v: box for v, box in volume.label_boxes().items() if v in wanted}
         self.components: dict[int, tuple[np.ndarray, int]] = {}
+        self.sizes: dict[int, np.ndarray] = {}  # label → its pieces' voxel counts
 
     def _world(self, index: np.ndarray) -> np.ndarray:
         return index @ self.volume.affine[:3, :3].T + self.volume.affine[:3, 3]
@@ -204,7 +207,7 @@ class _VolumePieces:
         # float64, so these are ndimage.center_of_mass's values, without its pass per axis.
         where = np.nonzero(components)
         of = components[where]
-        sizes = np.bincount(of, minlength=count + 1)[1:]
+        sizes = self.sizes[value] = np.bincount(of, minlength=count + 1)[1:]
         origin = np.array([s.start for s in box], dtype=float)
         sums = [np.bincount(of, weights=w, minlength=count + 1)[1:] for w in where]
         centres = np.stack(sums, axis=1) / sizes[:, None] + origin
@@ -231,16 +234,15 @@ class _VolumePieces:
         """Write the sides' new values into ``out``; voxel counts per side."""
         components, count = self.components[value]
         target = out[self.boxes[value]]  # a view: writes go to ``out``
-        sizes = np.bincount(components.ravel(), minlength=count + 1)
+        sizes = self.sizes[value]
         lookup = np.zeros(count + 1, dtype=out.dtype)  # component → its side's new value (0: cut or none)
         counts = dict.fromkeys(SIDES, 0)
         for k, side in enumerate(sides):
             if side in SIDES:
                 lookup[k + 1] = new[side]
-                counts[side] += int(sizes[k + 1])
+                counts[side] += int(sizes[k])
         values = lookup[components]
-        chosen = values > 0
-        target[chosen] = values[chosen]
+        np.copyto(target, values, where=values > 0)
         for k in (k for k, side in enumerate(sides) if side == "cut"):
             where, xs = self._xs(value, k)
             for name, keep in (("left", xs < midline), ("right", xs >= midline)):
@@ -253,6 +255,7 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
     candidates = {int(m.key): m for m in matches if _unsided_muscle(m) and m.key.lstrip("-").isdigit() and int(m.key) > 0}
     backend = _VolumePieces(volume, sorted(candidates) + _sided_values(matches))
     pieces = {str(v): backend.pieces(v) for v in candidates}
+    split.pieces = {v: backend.sizes[v].tolist() for v in candidates if v in backend.sizes}
     labelled = _labelled_pairs(matches, lambda m: _volume_centroid(backend, int(m.key)))
     limbs = {str(v) for v, m in candidates.items() if _is_limb(m)}
     split.midline_x, split.basis = find_midline(pieces, limbs, labelled)
@@ -285,6 +288,10 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
             new[side] = next_value
             next_value += 1
         counts = backend.relabel(out, value, sides, midline, new)
+        split.pieces.pop(value, None)
+        if "cut" not in sides:  # whole pieces: a side's pieces are the label's on that side
+            for side in present:
+                split.pieces[new[side]] = [int(n) for n, s in zip(backend.sizes[value], sides, strict=True) if s == side]
         for side in present:
             if counts[side]:
                 result.append(_sided(match, str(new[side]), side, split))

@@ -43,6 +43,12 @@ class LabelVolume:
     affine: np.ndarray
     one_hot: bool = False
     warnings: list[str] = field(default_factory=list)
+    # label_counts and label_boxes of the array they were computed from (``data`` may be replaced,
+    # by the side split say; it is never changed in place): each is one or two passes over the grid.
+    _counts: tuple[np.ndarray, dict[int, int]] | None = field(default=None, init=False, repr=False, compare=False)
+    _boxes: tuple[np.ndarray, dict[int, tuple[slice, ...]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def voxel_volume_mm3(self) -> float:
@@ -55,6 +61,11 @@ class LabelVolume:
 
     def label_counts(self) -> dict[int, int]:
         """Voxel count of every non-zero label (counted within the labelled box)."""
+        if self._counts is None or self._counts[0] is not self.data:
+            self._counts = (self.data, self._count_labels())
+        return dict(self._counts[1])
+
+    def _count_labels(self) -> dict[int, int]:
         box = labelled_box(self.data)
         if box is None:
             return {}
@@ -72,7 +83,9 @@ class LabelVolume:
 
     def label_boxes(self) -> dict[int, tuple[slice, ...]]:
         """Index bounding box of every positive label (see :func:`label_boxes`)."""
-        return label_boxes(self.data, [v for v in self.label_counts() if v > 0])
+        if self._boxes is None or self._boxes[0] is not self.data:
+            self._boxes = (self.data, label_boxes(self.data, [v for v in self.label_counts() if v > 0]))
+        return dict(self._boxes[1])
 
     def world_bounds(self, index_slices: tuple[slice, ...]) -> tuple[np.ndarray, np.ndarray]:
         """World (RAS mm) bounding box of a block of voxels, voxel edges included."""

@@ -39,6 +39,7 @@ class SideSplit:
     log: list[str] = field(default_factory=list)
     midline_x: float = 0.0
     two_legs: bool = True
+    pieces: dict[int, list[int]] = field(default_factory=dict)  # label → its pieces' voxel counts, where known
 
 
 def slice_axis(affine: np.ndarray) -> int:
@@ -67,7 +68,7 @@ def split_sides(
         data = volume.data
     log = done.report()
     if done.two_sides and done.midline_x is not None:
-        return SideSplit(data, matches, log, done.midline_x, True)
+        return SideSplit(data, matches, log, done.midline_x, True, done.pieces)
     centre = float(np.asarray(ndimage.center_of_mass(data > 0)) @ affine[0, :3] + affine[0, 3])
     unsided = [m for m in matches if m.status == "matched" and m.side is None and m.key.lstrip("-").isdigit()]
     if unsided:
@@ -75,7 +76,7 @@ def split_sides(
         log.append(f"one leg only (no label mirrored across a midline): taken as the {side} leg because it lies at "
                    f"{'+' if centre > 0 else '−'}x of the scanner's isocentre")  # fmt: skip
         matches = [replace(m, side=side, candidates=[]) if m in unsided else m for m in matches]
-    return SideSplit(data, matches, log, centre, False)
+    return SideSplit(data, matches, log, centre, False, done.pieces)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,7 +124,7 @@ def measure_sides(split: SideSplit, affine: np.ndarray) -> tuple[list[StructureS
         entry = groups.setdefault(key, StructureSide(m.path, m.structure or m.name, m.code, m.side or "none", []))
         entry.labels.append(int(m.key))
     data = split.data
-    boxes = label_boxes(data)
+    boxes = label_boxes(data, sorted({v for entry in groups.values() for v in entry.labels}))
     n_slices = data.shape[axis]
     for entry in groups.values():
         present = [v for v in entry.labels if v in boxes]
@@ -132,7 +133,7 @@ def measure_sides(split: SideSplit, affine: np.ndarray) -> tuple[list[StructureS
         lo = [min(boxes[v][a].start for v in present) for a in range(3)]
         hi = [max(boxes[v][a].stop for v in present) for a in range(3)]
         box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
-        mask = np.isin(data[box], present)
+        mask = data[box] == present[0] if len(present) == 1 else np.isin(data[box], present)
         entry.voxels = int(mask.sum())
         entry.volume_ml = entry.voxels * voxel_mm3 / 1000
         per_slice = mask.sum(axis=tuple(a for a in range(3) if a != axis))
@@ -141,8 +142,12 @@ def measure_sides(split: SideSplit, affine: np.ndarray) -> tuple[list[StructureS
         entry.slices = int((per_slice > 0).sum())
         first, last = lo[axis] == 0, hi[axis] == n_slices
         entry.cut = "both ends" if first and last else "first slice" if first else "last slice" if last else ""
-        components, _ = ndimage.label(mask)
-        sizes = np.bincount(components.ravel())[1:]
+        known = split.pieces.get(present[0]) if len(entry.labels) == 1 else None
+        if known is not None:  # the side split labelled this label's pieces already
+            sizes = np.array(known, dtype=np.int64)
+        else:
+            components, _ = ndimage.label(mask)
+            sizes = np.bincount(components.ravel())[1:]
         big = sizes >= PIECE_SHARE * entry.voxels
         entry.pieces = int(big.sum())
         entry.specks = int((~big).sum())
@@ -173,7 +178,7 @@ def thumbnail(data: np.ndarray, affine: np.ndarray, colour_of: dict[int, int], s
         index = data.shape[axis] // 2
     else:
         index = (int(covered[0]) + int(covered[-1])) // 2
-    plane = np.take(data, index, axis=axis)
+    plane = data[tuple(index if a == axis else slice(None) for a in range(3))]  # a view (np.take copied)
     a, b = [i for i in range(3) if i != axis]
     # Columns run along the in-plane axis closer to world x, rows along the other.
     if abs(affine[0, b]) > abs(affine[0, a]):
