@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from studyfake import fake_results
 
 from muscle_atlas.site.provenance import Provenance
 from muscle_atlas.study.aggregate import StudyData, aggregate
@@ -17,6 +16,7 @@ from muscle_atlas.study.site import StudyOptions, StudySiteWriter
 from muscle_atlas.web import memo as memo_module
 from muscle_atlas.web.memo import PageMemo
 from muscle_atlas.web.publish import staged
+from studyfake import fake_results
 
 N = 36  # subjects of the grown study
 
