@@ -111,3 +111,30 @@ def test_a_new_theme_or_a_page_edited_renders_again(grown: tuple, tmp_path: Path
     finally:
         memo_module.theme_digest.cache_clear()
     assert new is not None and not new.kept and len(new.rendered) == len(same.kept) + 1
+
+
+def test_the_tidy_table_files_hold_the_tidy_rows(grown: tuple, tmp_path: Path) -> None:
+    import csv
+
+    import pyarrow.parquet as pq
+
+    from muscle_atlas.study.aggregate import TIDY_COLUMNS, tidy_rows, write_study_tables
+
+    study, results, _ = grown
+    odd = sorted(study.participants)[:3]  # texts the CSV must quote: a comma, a quote, a line break
+    participants = {**study.participants, odd[0]: replace(study.participants[odd[0]], sex='F, "x"'),
+                    odd[1]: replace(study.participants[odd[1]], age="50\n60"),
+                    odd[2]: replace(study.participants[odd[2]], group="")}  # fmt: skip
+    data = aggregate(replace(study, participants=participants), results, "Control")
+    rows = list(tidy_rows(data))
+    assert len(rows) == len(data.values) and {r["item"] for r in rows} == set(data.values.frame()[0])
+    assert all(r["value"] == data.values[(r["item"], r["structure"], r["side"], r["measure"])] for r in rows)
+    write_study_tables(data, tmp_path)
+    with (tmp_path / "study.csv").open(newline="", encoding="utf-8") as handle:
+        read = list(csv.reader(handle))
+    assert read[0] == list(TIDY_COLUMNS)
+    texts = [["" if r[c] is None else f"{r[c]:.6g}" if isinstance(r[c], float) else str(r[c]) for c in TIDY_COLUMNS]
+             for r in rows]  # fmt: skip
+    assert read[1:] == texts
+    assert any('F, "x"' in row for row in read) and any("50\n60" in row for row in read)
+    assert pq.read_table(tmp_path / "study.parquet").to_pylist() == rows

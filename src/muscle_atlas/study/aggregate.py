@@ -317,34 +317,96 @@ def _findings(data: StudyData) -> None:
 
 def tidy_rows(data: StudyData) -> Iterator[dict]:
     """The tidy table's rows, one per item, structure, side and variable, made one at a time."""
-    variables = {v.key: v for v in data.variables}
-    names = {p: s["name"] for p, s in data.structures.items()}
-    order = {key: index for index, key in enumerate(variables)}
-    items, columns, _ = data.values.frame()
-    ordered = sorted(columns, key=lambda c: (c[0], c[1], order[c[2]]))
-    for item in sorted(items):  # type: ignore[type-var]
-        values = data.values.row(item)
-        if not values:
-            continue
-        z, robust = data.z.row(item), data.robust.row(item)
-        result = data.results[item]
-        info, grid = result["item"], result["grid"]
-        person = data.participant(info["subject"])
-        for column in (c for c in ordered if c in values):
-            path, side, var = column
+    for batch in _Tidy(data).batches(TABLE_BATCH):
+        yield from (dict(zip(TIDY_COLUMNS, row, strict=True)) for row in zip(*batch.values(), strict=True))
+
+
+class _Tidy:
+    """The tidy table as indices into the study's values: items sorted, then structures, sides and
+    variables (in :attr:`StudyData.variables`' order), a row where there is a value; the cells
+    that are the item's (subject … age, slice_mm, slices_total) and the column's (structure …
+    unit) are made once per item and column, not per row."""
+
+    ITEM = ("subject", "session", "acquisition", "item", "group", "sex", "age", "slice_mm", "slices_total")
+    COLUMN = ("structure", "muscle", "side", "measure", "statistic", "erosion_voxels", "unit")
+
+    def __init__(self, data: StudyData) -> None:
+        import numpy as np
+
+        variables = {v.key: v for v in data.variables}
+        names = {p: s["name"] for p, s in data.structures.items()}
+        order = {key: index for index, key in enumerate(variables)}
+        items, columns, block = data.values.frame()
+        rows = sorted(range(len(items)), key=lambda r: items[r])  # type: ignore[arg-type, return-value]
+        cols = sorted(range(len(columns)), key=lambda c: (columns[c][0], columns[c][1], order[columns[c][2]]))
+        items, columns = [items[r] for r in rows], [columns[c] for c in cols]
+        self.block = block[np.ix_(rows, cols)]
+        self.floats = data.values.float_columns()[cols]
+        self.z, self.robust = data.z.aligned(items, columns), data.robust.aligned(items, columns)
+        self.per_item = np.empty((len(items), len(self.ITEM)), dtype=object)
+        for r, item in enumerate(items):
+            result = data.results[item]
+            info, grid = result["item"], result["grid"]
+            person = data.participant(info["subject"])
+            self.per_item[r] = (info["subject"], info["session"], info["acquisition"], item, person.group, person.sex,
+                                person.age, grid["slice_mm"], grid["slices_total"])  # fmt: skip
+        self.per_column = np.empty((len(columns), len(self.COLUMN)), dtype=object)
+        for c, (path, side, var) in enumerate(columns):
             v = variables[var]
-            yield {
-                "subject": info["subject"], "session": info["session"], "acquisition": info["acquisition"],
-                "item": item, "group": person.group, "sex": person.sex, "age": person.age, "structure": path,
-                "muscle": names[path], "side": side, "measure": v.measure, "statistic": v.statistic,
-                "erosion_voxels": v.erosion, "value": values[column], "unit": v.unit, "z": z.get(column),
-                "robust_z": robust.get(column), "slice_mm": grid["slice_mm"], "slices_total": grid["slices_total"],
-            }  # fmt: skip
+            self.per_column[c] = (path, names[path], side, v.measure, v.statistic, v.erosion, v.unit)
+        self.at_item, self.at_column = np.nonzero(~np.isnan(self.block))
+
+    def batches(self, size: int, text: bool = False) -> Iterator[dict[str, list]]:
+        """The rows ``size`` at a time, as columns: column → its values (None where none; integers
+        in the columns that only hold integers), or with ``text`` the cells of study.csv (quoted
+        as the csv module quotes them)."""
+        import numpy as np
+
+        per_item, per_column = self.per_item, self.per_column
+        if text:
+            per_item = np.vectorize(_text, otypes=[object])(per_item) if per_item.size else per_item
+            per_column = np.vectorize(_text, otypes=[object])(per_column) if per_column.size else per_column
+        for start in range(0, len(self.at_item), size):
+            r, c = self.at_item[start : start + size], self.at_column[start : start + size]
+            values, whole = self.block[r, c].tolist(), (~self.floats[c]).tolist()
+            if text:
+                value = [str(int(v)) if w else f"{v:.6g}" for v, w in zip(values, whole, strict=True)]
+                z, robust = _texts(self.z[r, c]), _texts(self.robust[r, c])
+            else:
+                value = [int(v) if w else v for v, w in zip(values, whole, strict=True)]
+                z, robust = _or_none(self.z[r, c]), _or_none(self.robust[r, c])
+            batch = dict(zip(self.ITEM, per_item[r].T.tolist(), strict=True))
+            batch.update(zip(self.COLUMN, per_column[c].T.tolist(), strict=True))
+            batch.update(value=value, z=z, robust_z=robust)
+            yield {name: batch[name] for name in TIDY_COLUMNS}
+
+
+def _or_none(values) -> list:
+    """A float array as a list, None for NaN."""
+    return [None if v != v else v for v in values.tolist()]
+
+
+def _texts(values) -> list[str]:
+    """A float array as study.csv writes it: 6 significant digits, empty for NaN."""
+    return ["" if v != v else f"{v:.6g}" for v in values.tolist()]
+
+
+def _text(value: object) -> str:
+    """A cell of study.csv: empty for none, floats with 6 significant digits, quoted where the csv
+    module quotes (a comma, a quote, a line break)."""
+    import csv
+    import io
+
+    text = "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+    if not text:
+        return text
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow([text])
+    return line.getvalue()[:-1]
 
 
 def write_study_tables(data: StudyData, folder) -> list:
     """study.csv and study.parquet (pyarrow) of the tidy rows."""
-    import csv
     from pathlib import Path
 
     import pyarrow as pa
@@ -358,18 +420,12 @@ def write_study_tables(data: StudyData, folder) -> list:
     # Streamed: the rows are written a batch at a time (a study of 10,000 has millions of them).
     with (folder / "study.csv").open("w", newline="", encoding="utf-8") as handle, \
             pq.ParquetWriter(folder / "study.parquet", schema, compression="zstd") as parquet:  # fmt: skip
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(TIDY_COLUMNS)
-        batch: list[dict] = []
-        written = 0
-        for row in tidy_rows(data):
-            writer.writerow(["" if row[c] is None else f"{row[c]:.6g}" if isinstance(row[c], float) else row[c]
-                             for c in TIDY_COLUMNS])  # fmt: skip
-            batch.append(row)
-            if len(batch) == TABLE_BATCH:
-                parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
-                written += len(batch)
-                batch = []
-        if batch or not written:  # an empty table still has its columns
-            parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
+        handle.write(",".join(TIDY_COLUMNS) + "\n")
+        tidy, written = _Tidy(data), 0
+        for batch, text in zip(tidy.batches(TABLE_BATCH), tidy.batches(TABLE_BATCH, text=True), strict=True):
+            handle.write("".join(line + "\n" for line in map(",".join, zip(*text.values(), strict=True))))
+            parquet.write_table(pa.Table.from_pydict(batch, schema=schema))
+            written += 1
+        if not written:  # an empty table still has its columns
+            parquet.write_table(pa.Table.from_pylist([], schema=schema))
     return [folder / "study.csv", folder / "study.parquet"]

@@ -132,6 +132,20 @@ class KeyedValues(MutableMapping[tuple, float]):
         self._data[np.ix_(r, c)] = block
         self._floats.update(c.tolist())
 
+    def float_columns(self) -> np.ndarray:
+        """Per column (in :meth:`frame`'s order): True where it holds a non-integer value."""
+        return np.isin(np.arange(len(self._column_keys)), list(self._floats))
+
+    def aligned(self, rows: list[object], columns: list[tuple]) -> np.ndarray:
+        """The values at these rows and columns (another mapping's keys), NaN where there is none."""
+        out = np.full((len(rows), len(columns)), np.nan)
+        r = [(i, self._rows[k]) for i, k in enumerate(rows) if k in self._rows]
+        c = [(j, self._columns[k]) for j, k in enumerate(columns) if k in self._columns]
+        if r and c:
+            (ri, rs), (cj, cs) = zip(*r, strict=True), zip(*c, strict=True)
+            out[np.ix_(ri, cj)] = self._data[np.ix_(rs, cs)]
+        return out
+
     def column_keys(self) -> list[tuple]:
         """The columns, (structure, side, variable) for a study's values."""
         return list(self._column_keys)
