@@ -8,6 +8,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from muscle_atlas.site.provenance import Provenance
@@ -138,3 +139,29 @@ def test_the_tidy_table_files_hold_the_tidy_rows(grown: tuple, tmp_path: Path) -
     assert read[1:] == texts
     assert any('F, "x"' in row for row in read) and any("50\n60" in row for row in read)
     assert pq.read_table(tmp_path / "study.parquet").to_pylist() == rows
+
+
+def test_rows_set_at_once_equal_values_set_one_by_one() -> None:
+    import random
+
+    from muscle_atlas.study.keyed import KeyedValues
+
+    rng = random.Random(3)  # noqa: S311 (test data)
+    one, many = KeyedValues(), KeyedValues()
+    for item in range(40):
+        row = {}
+        for _ in range(rng.randrange(0, 30)):
+            column = (f"path{rng.randrange(9)}", rng.choice(["left", "right"]), rng.choice("abc"))
+            row[column] = rng.randrange(100) if column[2] == "a" else rng.choice([rng.uniform(-1, 1), float("nan")])
+        for column, value in row.items():
+            one[(f"item{item}", *column)] = value
+        many.set_row(f"item{item}", row)
+    assert len(one) == len(many) and dict(one.items()) == dict(many.items())
+    assert all(type(many[k]) is type(v) for k, v in one.items())
+    present = next(k for k in one if k[0] == "item3")
+    rows, columns = ["item3", "nothing", "item1"], [present[1:], ("nowhere", "left", "a")]
+    block = many.aligned(rows, columns)
+    assert block.shape == (3, 2) and not np.isnan(block).all()
+    for (r, c), value in np.ndenumerate(block):
+        key = (rows[r], *columns[c])
+        assert value == one[key] if key in one else np.isnan(value)

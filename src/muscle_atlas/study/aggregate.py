@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from muscle_atlas.study import groupstats as stats
 from muscle_atlas.study.keyed import KeyedValues
 from muscle_atlas.study.model import Participant, Study
@@ -150,20 +152,21 @@ def aggregate(study: Study, results: Mapping[str, dict], reference_group: str) -
     for result in ok.values():
         item, subject = result["id"], result["item"]["subject"]
         person = data.participant(subject)
+        row: dict[tuple, float] = {}  # (path, side, var) → value: the item's, set at once
         for s in result["structures"]:
             entry = data.structures.setdefault(s["path"], {"name": s["name"], "code": s["code"], "sides": set()})
             if not s["voxels"]:
                 continue
             entry["sides"].add(s["side"])
-            key = (item, s["path"], s["side"])
-            data.values[(*key, "volume")] = s["volume_ml"]
-            data.values[(*key, "max_csa")] = s["max_csa_cm2"]
-            data.values[(*key, "slices")] = s["slices"]
-            data.values[(*key, "voxels")] = s["voxels"]
-            data.values[(*key, "pieces")] = s["pieces"]
-            data.values[(*key, "specks")] = s["specks"]
+            key = (s["path"], s["side"])
+            row[(*key, "volume")] = s["volume_ml"]
+            row[(*key, "max_csa")] = s["max_csa_cm2"]
+            row[(*key, "slices")] = s["slices"]
+            row[(*key, "voxels")] = s["voxels"]
+            row[(*key, "pieces")] = s["pieces"]
+            row[(*key, "specks")] = s["specks"]
             if person.height_m and person.weight_kg:
-                data.values[(*key, "volume_per_height_mass")] = s["volume_ml"] / (person.height_m * person.weight_kg)
+                row[(*key, "volume_per_height_mass")] = s["volume_ml"] / (person.height_m * person.weight_kg)
         units = {m["name"]: m["unit"] for m in result.get("maps", [])}
         for q in result.get("quantities", []):
             erosion = int(q["erosion_voxels"])
@@ -183,8 +186,10 @@ def aggregate(study: Study, results: Mapping[str, dict], reference_group: str) -
                         var, q["map"], statistic, erosion, label, unit,
                         statistic in ("mean", "median"), statistic == "median" and erosion > 0,
                     )  # fmt: skip
-                data.values[(item, q["structure"], q["side"], var)] = value
-    present = {k[3] for k in data.values}
+                row[(q["structure"], q["side"], var)] = value
+        data.values.set_row(item, row)
+    _, columns, block = data.values.frame()
+    present = {column[2] for column, given in zip(columns, (~np.isnan(block)).any(axis=0).tolist(), strict=True) if given}
     data.variables = [v for v in GEOMETRY if v.key in present] + [quantity_vars[k] for k in sorted(quantity_vars)]
     _subject_values(data)
     _reference(data)
@@ -203,8 +208,6 @@ def _first_session_items(data: StudyData) -> dict[str, list[str]]:
 
 def _subject_values(data: StudyData) -> None:
     """A subject's value: the mean over the items of its first session; and the mean of its sides."""
-    import numpy as np
-
     data.subject_items = _first_session_items(data)
     rows, columns, block = data.values.frame()
     index = {item: r for r, item in enumerate(rows)}
@@ -231,16 +234,12 @@ def _subject_values(data: StudyData) -> None:
 
 
 def _nanmean(block):
-    import numpy as np
-
     given = ~np.isnan(block)
     count = given.sum(axis=1)
     return np.where(count > 0, np.where(given, block, 0).sum(axis=1) / np.maximum(count, 1), np.nan)
 
 
 def _reference(data: StudyData) -> None:
-    import numpy as np
-
     subjects, columns, block = data.subject_values.frame()
     reference = [r for r, s in enumerate(subjects) if data.group_of(s) == data.reference_group]
     picked = block[reference]
@@ -250,19 +249,19 @@ def _reference(data: StudyData) -> None:
         values = values[~np.isnan(values)]
         if values.size:
             data.reference[column] = stats.describe(values.tolist())
+    # z = (value − reference mean) / reference SD (stats.z_score), a column at a time
     zable = {v.key for v in data.variables if v.z}
-    empty = stats.describe([])
-    for key, value in data.values.items():
-        if key[3] in zable:
-            z = stats.z_score(value, data.reference.get(key[1:], empty))
-            if z is not None:
-                data.z[key] = z
+    items, columns, block = data.values.frame()
+    scored = [c for c, column in enumerate(columns) if column[2] in zable and (ref := data.reference.get(column))
+              and ref.mean is not None and ref.sd]  # fmt: skip
+    if items and scored:
+        means = np.array([data.reference[columns[c]].mean for c in scored])
+        sds = np.array([data.reference[columns[c]].sd for c in scored])
+        data.z.set_block(list(items), [columns[c] for c in scored], (block[:, scored] - means) / sds)
 
 
 def _robust(data: StudyData) -> None:
     """Robust z-scores of volume and maximal cross-section across every segmentation of the study."""
-    import numpy as np
-
     items, columns, block = data.values.frame()
     for c, (path, side, var) in enumerate(columns):
         if var not in ("volume", "max_csa"):
@@ -331,8 +330,6 @@ class _Tidy:
     COLUMN = ("structure", "muscle", "side", "measure", "statistic", "erosion_voxels", "unit")
 
     def __init__(self, data: StudyData) -> None:
-        import numpy as np
-
         variables = {v.key: v for v in data.variables}
         names = {p: s["name"] for p, s in data.structures.items()}
         order = {key: index for index, key in enumerate(variables)}
@@ -360,8 +357,6 @@ class _Tidy:
         """The rows ``size`` at a time, as columns: column → its values (None where none; integers
         in the columns that only hold integers), or with ``text`` the cells of study.csv (quoted
         as the csv module quotes them)."""
-        import numpy as np
-
         per_item, per_column = self.per_item, self.per_column
         if text:
             per_item = np.vectorize(_text, otypes=[object])(per_item) if per_item.size else per_item
