@@ -153,6 +153,7 @@ class StudyPages:
         site = self.site(here)
         target = self.out / here / "index.html"
         if self.memo is None or not self.memo.keep(f"{here}index.html", page_digest(template, site, page), target):
+            target.unlink(missing_ok=True)  # never written through a link to the published file
             write_text(target, self.env.get_template(template).render(site=site, page=page))
         self.written.append(here)
 
