@@ -6,10 +6,12 @@ Reports segmentations per minute, the client process's peak memory (its own maxi
 workers not included), the task times (median and largest, measured in the workers) and where the
 wall time went (discovery, cache keys and tasks, aggregation, site, publishing). With ``--add N``,
 N subjects are then added to the finished study of the first size and it is run again: the tasks
-run and the site files rewritten are counted. Each study runs in a child process (so that its
-peak memory is its own); take the figures on a quiet machine, under the bench lock::
+run, the pages rendered and kept (``web.memo``) and the site files rewritten are counted; with
+``--add-group G``, N more subjects, all of group G, are added after that. Each study runs in a
+child process (so that its peak memory is its own); take the figures on a quiet machine, under
+the bench lock::
 
-    flock /tmp/muscle-bench.lock python bench/study_scale.py --subjects 1000 --workers 1 2 --add 10
+    flock /tmp/muscle-bench.lock python bench/study_scale.py --subjects 1000 --workers 1 2 --add 10 --add-group LGMDR2
     flock /tmp/muscle-bench.lock python bench/study_scale.py --subjects 10000 --workers 2 --no-site
     flock /tmp/muscle-bench.lock python bench/study_scale.py --task-times ../shared/data/thigh-cohort
 
@@ -35,7 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- study-scale:start -->", "<!-- study-scale:end -->"
-RERUN = "flock /tmp/muscle-bench.lock python bench/study_scale.py --subjects 1000 --workers 1 2 --add 10"
+RERUN = "flock /tmp/muscle-bench.lock python bench/study_scale.py --subjects 1000 --workers 1 2 --add 10 --add-group LGMDR2"
 COHORTS = Path(tempfile.gettempdir()) / "muscle-atlas-synthetic"
 
 
@@ -113,6 +115,7 @@ def child(study: str, output: str, workers: int, site: bool = True) -> dict:
         "slowest": max((r for r in report.results.values() if r.get("ok") and r["id"] in processed),
                        key=lambda r: r.get("seconds", 0), default={}).get("id"),
         "written": outcome.published.written, "unchanged": outcome.published.unchanged,
+        "pages": [getattr(outcome, "pages_rendered", 0), getattr(outcome, "pages_kept", 0)],
         "load_before": load, "load_after": os.getloadavg()[0],
     }  # fmt: skip
 
@@ -147,6 +150,8 @@ def row(r: dict, label: str) -> str:
     rate = r["processed"] / (r["steps"].get("tasks", r["seconds"]) / 60)
     overall = r["items"] / (r["seconds"] / 60)
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in r["steps"].items())
+    if "pages" in r["steps"]:
+        steps += f" ({r['pages'][0]:,} pages rendered, {r['pages'][1]:,} kept)"
     task = f"{r['task_median']:.2f} / {r['task_max']:.2f} s" if r["task_median"] is not None else "—"
     return (f"| {label} | {r['items']:,} | {r['workers']} | {r['processed']:,} | {r['seconds']:.0f} s | {rate:.0f} | "
             f"{overall:.0f} | {task} | {r['peak_mib']:.0f} MiB | {steps} | {r['written']:,} / {r['unchanged']:,} | "
@@ -184,6 +189,9 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, nargs="+", default=[1000])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--add", type=int, default=0, help="then add N subjects to the first size's study and re-run")
+    parser.add_argument("--add-group", metavar="GROUP",
+                        help="after --add, add as many subjects again, all of GROUP (not the reference group: the "
+                             "z-scores of the others stay, so do their pages)")  # fmt: skip
     parser.add_argument("--source", default=str(REPO.parent / "shared" / "data" / "thigh-cohort"))
     parser.add_argument("--cohorts", default=str(COHORTS), help="where the synthetic studies are kept")
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
@@ -219,6 +227,12 @@ def main() -> None:
                     again = run_child(grown, out / "site", workers)
                     print(json.dumps(again), flush=True)
                     rows.append(row(again, f"+{args.add} subjects"))
+                    if args.add_group:  # then as many again, none of the reference group's z-scores moving
+                        _generator().generate(Path(args.source), grown, args.add, start=size + args.add + 1,
+                                              group=args.add_group)  # fmt: skip
+                        again = run_child(grown, out / "site", workers)
+                        print(json.dumps(again), flush=True)
+                        rows.append(row(again, f"+{args.add} more, all {args.add_group}"))
             finally:
                 shutil.rmtree(out, ignore_errors=True)
     note = (f"Synthetic cohorts of `bench/synthetic_cohort.py` (the thigh cohort's 31 grids in turn, 5 % of the "

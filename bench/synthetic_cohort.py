@@ -14,6 +14,7 @@ reader concatenates them). 10,000 subjects take well under a minute. Usage::
 
     python bench/synthetic_cohort.py OUT -n 1000 [--source ../shared/data/thigh-cohort] [--seed 21]
     python bench/synthetic_cohort.py OUT -n 10 --add      # ten more subjects
+    python bench/synthetic_cohort.py OUT -n 10 --add --group LGMDR2   # ten more, all of one group
 """
 
 from __future__ import annotations
@@ -80,23 +81,26 @@ class Template:
         return gzip.compress(block[: self.offset], 6, mtime=0)
 
 
-def participants_rows(rng: np.random.Generator, ids: list[str]) -> list[str]:
+def participants_rows(rng: np.random.Generator, ids: list[str], group: str | None = None) -> list[str]:
+    """The rows of participants.tsv: groups drawn at random (or all ``group``), sites, sexes, ages."""
     names, weights = zip(*GROUPS, strict=True)
     rows = ["participant_id\tdataset\tgroup\tsex\tage"]
     for subject in ids:
-        group = str(rng.choice(names, p=np.array(weights) / sum(weights)))
-        rows.append(f"sub-{subject}\t{rng.choice(SITES)}\t{group}\t{rng.choice(['F', 'M'])}\t{int(rng.integers(18, 80))}")
+        drawn = str(rng.choice(names, p=np.array(weights) / sum(weights)))
+        group_of = group or drawn
+        rows.append(f"sub-{subject}\t{rng.choice(SITES)}\t{group_of}\t{rng.choice(['F', 'M'])}\t{int(rng.integers(18, 80))}")
     return rows
 
 
 def generate(
     source: Path, out: Path, n: int, seed: int = 21, missing_share: float = MISSING_SHARE, subjects: str = "sub-*",
-    start: int = 1,
+    start: int = 1, group: str | None = None,
 ) -> list[Path]:  # fmt: skip
     """Write a study of ``n`` subjects into ``out`` (created; it must not exist or be empty), made
     from the segmentations of the real subjects whose folders match ``subjects``. With ``start``
     above 1, add subjects ``start`` … ``start + n − 1`` to a study made before (their rows are
-    appended to participants.tsv; the others stay as they are)."""
+    appended to participants.tsv; the others stay as they are). With ``group``, every subject
+    written is of that group (else groups are drawn at random)."""
     files = sorted(source.glob(f"{subjects}/anat/*_dseg.nii.gz")) + sorted(
         source.glob(f"{subjects}/ses-*/anat/*_dseg.nii.gz")
     )
@@ -122,7 +126,7 @@ def generate(
         description = f"synthetic {subject} from {template.path.name}" + (f" without {missing}" if missing else "")
         path.write_bytes(template.header_member(shift, description) + template.voxel_member(missing))
         written.append(path)
-    rows = participants_rows(rng, ids)
+    rows = participants_rows(rng, ids, group)
     if start == 1:
         (out / "participants.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
         (out / "README.md").write_text(
@@ -150,10 +154,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--missing", type=float, default=MISSING_SHARE, help="share of subjects missing a muscle")
     parser.add_argument("--like", default="sub-*", help="only the real subjects whose folders match (a glob)")
     parser.add_argument("--add", action="store_true", help="add the subjects to a synthetic study made before")
+    parser.add_argument("--group", help="every subject written is of this group (default: drawn at random)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     start = count(Path(args.out)) + 1 if args.add else 1
-    written = generate(Path(args.source), Path(args.out), args.subjects, args.seed, args.missing, args.like, start)
+    written = generate(
+        Path(args.source), Path(args.out), args.subjects, args.seed, args.missing, args.like, start, args.group
+    )
     size = sum(p.stat().st_size for p in written)
     print(f"{len(written)} segmentations, {size / 1e6:.0f} MB, in {time.perf_counter() - started:.1f} s → {args.out}",
           file=sys.stderr)  # fmt: skip

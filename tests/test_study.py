@@ -324,7 +324,7 @@ def _all_tasks(client) -> list[str]:
     return list(client.cluster.scheduler.plugins[_CountTasks.name].keys)
 
 
-def test_adding_a_subject_reprocesses_exactly_one(cluster, data: Path, tmp_path: Path) -> None:
+def test_adding_a_subject_reprocesses_exactly_one(cluster, data: Path, tmp_path: Path, capsys) -> None:
     local, client = cluster
     cohort = _cohort(data)
     entries = [("THIGH029", "T2w"), ("THIGH040", "T1w")]
@@ -342,6 +342,10 @@ def test_adding_a_subject_reprocesses_exactly_one(cluster, data: Path, tmp_path:
     assert {r["item"] for r in _read_csv(out / "data" / "study.csv")} == {"sub-THIGH029_acq-T2w", "sub-THIGH040_acq-T1w",
                                                                         "sub-THIGH057_acq-fat"}  # fmt: skip
     assert "tasks: 1 processed" in (out / "data" / "study-log.txt").read_text()
+    capsys.readouterr()
+    assert main(args) == 0  # nothing new: the pages are the previous build's (but those showing the log's size)
+    rendered, kept = map(int, re.search(r"(\d+) pages rendered, (\d+) kept", capsys.readouterr().out).groups())
+    assert rendered <= 2 and kept == len(list(out.rglob("index.html"))) - rendered
 
 
 def test_a_corrupt_file_fails_alone_and_strict_exits_2(cluster, data: Path, tmp_path: Path, capsys) -> None:

@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     )
     published = outcome.published
     if published.unchanged:
-        print(f"site: {published.written} files new or changed, {published.unchanged} unchanged (kept as they were)")
+        print(f"site: {published.written} files new or changed, {published.unchanged} unchanged (kept as they were); "
+              f"{outcome.pages_rendered} pages rendered, {outcome.pages_kept} kept from the previous build")  # fmt: skip
     findings = outcome.data.findings
     if findings:
         print(f"quality control: {len(findings)} findings in {len({f.item for f in findings})} segmentations "

@@ -24,6 +24,7 @@ from muscle_atlas.choices import RENDER_MODES
 from muscle_atlas.render.settings import DEFAULT_TRIANGLES, RenderSettings
 from muscle_atlas.study.model import Item, Study, StudyError
 from muscle_atlas.web.context import with_slash
+from muscle_atlas.web.memo import PageMemo
 from muscle_atlas.web.publish import Published, cache_dir, check_output, prune_unlinked, staged
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from muscle_atlas.study.runner import RunReport
 
 __all__ = ["RENDER_MODES", "StudyError", "StudyOutcome", "StudyRequest", "run_study"]
+PAGES_MANIFEST = "site-pages.json"  # in the study's cache folder: each page's digest (web.memo)
 
 
 @dataclass
@@ -60,6 +62,8 @@ class StudyOutcome:
     log: list[str]
     published: Published = field(default_factory=Published)  # files new or changed, and unchanged ones kept
     seconds: dict[str, float] = field(default_factory=dict)  # where the time went: step → seconds
+    pages_rendered: int = 0  # pages rendered by this build
+    pages_kept: int = 0  # pages kept from the previous build (their digests unchanged: web.memo)
 
 
 def _rendered_items(study: Study, mode: str, reference_group: str, log: list[str]) -> set[str]:
@@ -136,18 +140,25 @@ def run_study(request: StudyRequest) -> StudyOutcome:
     base_url = with_slash(request.base_url) if request.base_url else None
     options_site = StudyOptions(title=request.title, base_url=base_url, log=log, renders=request.renders)
     published = Published()
+    memo = PageMemo(cache / PAGES_MANIFEST, output)
     with staged(output, published) as staging:
         items = {i.id: i for i in study.items}
         for item_id in sorted(rendered):
             if report.results.get(item_id, {}).get("rendered"):
                 _write_atlas(items[item_id], options[item_id], cache, staging, request, provenance, options_site)
         log.append(f"site: written {time.perf_counter() - started:.1f} s after the start")
-        StudySiteWriter(data, options_site, provenance, cache).write(staging)
+        writer = StudySiteWriter(data, options_site, provenance, cache, memo)
+        writer.write(staging)
         if (staging / "atlas").is_dir():  # robots.txt, sitemap.xml, 404.html, unshown sides: only what pages link
             prune_unlinked(staging, staging / "atlas")
         step("site")
     step("publish")
-    return StudyOutcome(output, study, report, data, log, published, seconds)
+    memo.save(output)
+    pages = seconds.pop("site") - writer.seconds_tables  # the site: the tidy tables, then the pages
+    seconds = {**{k: v for k, v in seconds.items() if k != "publish"}, "tables": writer.seconds_tables, "pages": pages,
+               "publish": seconds["publish"]}  # fmt: skip
+    log.append(f"site: {len(memo.rendered)} pages rendered, {len(memo.kept)} kept from the previous build")
+    return StudyOutcome(output, study, report, data, log, published, seconds, len(memo.rendered), len(memo.kept))
 
 
 def _write_atlas(item: Item, options, cache: Path, staging: Path, request: StudyRequest, provenance, site_options) -> None:

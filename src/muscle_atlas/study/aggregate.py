@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from muscle_atlas.study import groupstats as stats
 from muscle_atlas.study.keyed import KeyedValues
 from muscle_atlas.study.model import Participant, Study
@@ -150,20 +152,21 @@ def aggregate(study: Study, results: Mapping[str, dict], reference_group: str) -
     for result in ok.values():
         item, subject = result["id"], result["item"]["subject"]
         person = data.participant(subject)
+        row: dict[tuple, float] = {}  # (path, side, var) → value: the item's, set at once
         for s in result["structures"]:
             entry = data.structures.setdefault(s["path"], {"name": s["name"], "code": s["code"], "sides": set()})
             if not s["voxels"]:
                 continue
             entry["sides"].add(s["side"])
-            key = (item, s["path"], s["side"])
-            data.values[(*key, "volume")] = s["volume_ml"]
-            data.values[(*key, "max_csa")] = s["max_csa_cm2"]
-            data.values[(*key, "slices")] = s["slices"]
-            data.values[(*key, "voxels")] = s["voxels"]
-            data.values[(*key, "pieces")] = s["pieces"]
-            data.values[(*key, "specks")] = s["specks"]
+            key = (s["path"], s["side"])
+            row[(*key, "volume")] = s["volume_ml"]
+            row[(*key, "max_csa")] = s["max_csa_cm2"]
+            row[(*key, "slices")] = s["slices"]
+            row[(*key, "voxels")] = s["voxels"]
+            row[(*key, "pieces")] = s["pieces"]
+            row[(*key, "specks")] = s["specks"]
             if person.height_m and person.weight_kg:
-                data.values[(*key, "volume_per_height_mass")] = s["volume_ml"] / (person.height_m * person.weight_kg)
+                row[(*key, "volume_per_height_mass")] = s["volume_ml"] / (person.height_m * person.weight_kg)
         units = {m["name"]: m["unit"] for m in result.get("maps", [])}
         for q in result.get("quantities", []):
             erosion = int(q["erosion_voxels"])
@@ -183,8 +186,10 @@ def aggregate(study: Study, results: Mapping[str, dict], reference_group: str) -
                         var, q["map"], statistic, erosion, label, unit,
                         statistic in ("mean", "median"), statistic == "median" and erosion > 0,
                     )  # fmt: skip
-                data.values[(item, q["structure"], q["side"], var)] = value
-    present = {k[3] for k in data.values}
+                row[(q["structure"], q["side"], var)] = value
+        data.values.set_row(item, row)
+    _, columns, block = data.values.frame()
+    present = {column[2] for column, given in zip(columns, (~np.isnan(block)).any(axis=0).tolist(), strict=True) if given}
     data.variables = [v for v in GEOMETRY if v.key in present] + [quantity_vars[k] for k in sorted(quantity_vars)]
     _subject_values(data)
     _reference(data)
@@ -203,8 +208,6 @@ def _first_session_items(data: StudyData) -> dict[str, list[str]]:
 
 def _subject_values(data: StudyData) -> None:
     """A subject's value: the mean over the items of its first session; and the mean of its sides."""
-    import numpy as np
-
     data.subject_items = _first_session_items(data)
     rows, columns, block = data.values.frame()
     index = {item: r for r, item in enumerate(rows)}
@@ -231,16 +234,12 @@ def _subject_values(data: StudyData) -> None:
 
 
 def _nanmean(block):
-    import numpy as np
-
     given = ~np.isnan(block)
     count = given.sum(axis=1)
     return np.where(count > 0, np.where(given, block, 0).sum(axis=1) / np.maximum(count, 1), np.nan)
 
 
 def _reference(data: StudyData) -> None:
-    import numpy as np
-
     subjects, columns, block = data.subject_values.frame()
     reference = [r for r, s in enumerate(subjects) if data.group_of(s) == data.reference_group]
     picked = block[reference]
@@ -250,19 +249,19 @@ def _reference(data: StudyData) -> None:
         values = values[~np.isnan(values)]
         if values.size:
             data.reference[column] = stats.describe(values.tolist())
+    # z = (value − reference mean) / reference SD (stats.z_score), a column at a time
     zable = {v.key for v in data.variables if v.z}
-    empty = stats.describe([])
-    for key, value in data.values.items():
-        if key[3] in zable:
-            z = stats.z_score(value, data.reference.get(key[1:], empty))
-            if z is not None:
-                data.z[key] = z
+    items, columns, block = data.values.frame()
+    scored = [c for c, column in enumerate(columns) if column[2] in zable and (ref := data.reference.get(column))
+              and ref.mean is not None and ref.sd]  # fmt: skip
+    if items and scored:
+        means = np.array([data.reference[columns[c]].mean for c in scored])
+        sds = np.array([data.reference[columns[c]].sd for c in scored])
+        data.z.set_block(list(items), [columns[c] for c in scored], (block[:, scored] - means) / sds)
 
 
 def _robust(data: StudyData) -> None:
     """Robust z-scores of volume and maximal cross-section across every segmentation of the study."""
-    import numpy as np
-
     items, columns, block = data.values.frame()
     for c, (path, side, var) in enumerate(columns):
         if var not in ("volume", "max_csa"):
@@ -317,34 +316,92 @@ def _findings(data: StudyData) -> None:
 
 def tidy_rows(data: StudyData) -> Iterator[dict]:
     """The tidy table's rows, one per item, structure, side and variable, made one at a time."""
-    variables = {v.key: v for v in data.variables}
-    names = {p: s["name"] for p, s in data.structures.items()}
-    order = {key: index for index, key in enumerate(variables)}
-    items, columns, _ = data.values.frame()
-    ordered = sorted(columns, key=lambda c: (c[0], c[1], order[c[2]]))
-    for item in sorted(items):  # type: ignore[type-var]
-        values = data.values.row(item)
-        if not values:
-            continue
-        z, robust = data.z.row(item), data.robust.row(item)
-        result = data.results[item]
-        info, grid = result["item"], result["grid"]
-        person = data.participant(info["subject"])
-        for column in (c for c in ordered if c in values):
-            path, side, var = column
+    for batch in _Tidy(data).batches(TABLE_BATCH):
+        yield from (dict(zip(TIDY_COLUMNS, row, strict=True)) for row in zip(*batch.values(), strict=True))
+
+
+class _Tidy:
+    """The tidy table as indices into the study's values: items sorted, then structures, sides and
+    variables (in :attr:`StudyData.variables`' order), a row where there is a value; the cells
+    that are the item's (subject … age, slice_mm, slices_total) and the column's (structure …
+    unit) are made once per item and column, not per row."""
+
+    ITEM = ("subject", "session", "acquisition", "item", "group", "sex", "age", "slice_mm", "slices_total")
+    COLUMN = ("structure", "muscle", "side", "measure", "statistic", "erosion_voxels", "unit")
+
+    def __init__(self, data: StudyData) -> None:
+        variables = {v.key: v for v in data.variables}
+        names = {p: s["name"] for p, s in data.structures.items()}
+        order = {key: index for index, key in enumerate(variables)}
+        items, columns, block = data.values.frame()
+        rows = sorted(range(len(items)), key=lambda r: items[r])  # type: ignore[arg-type, return-value]
+        cols = sorted(range(len(columns)), key=lambda c: (columns[c][0], columns[c][1], order[columns[c][2]]))
+        items, columns = [items[r] for r in rows], [columns[c] for c in cols]
+        self.block = block[np.ix_(rows, cols)]
+        self.floats = data.values.float_columns()[cols]
+        self.z, self.robust = data.z.aligned(items, columns), data.robust.aligned(items, columns)
+        self.per_item = np.empty((len(items), len(self.ITEM)), dtype=object)
+        for r, item in enumerate(items):
+            result = data.results[item]
+            info, grid = result["item"], result["grid"]
+            person = data.participant(info["subject"])
+            self.per_item[r] = (info["subject"], info["session"], info["acquisition"], item, person.group, person.sex,
+                                person.age, grid["slice_mm"], grid["slices_total"])  # fmt: skip
+        self.per_column = np.empty((len(columns), len(self.COLUMN)), dtype=object)
+        for c, (path, side, var) in enumerate(columns):
             v = variables[var]
-            yield {
-                "subject": info["subject"], "session": info["session"], "acquisition": info["acquisition"],
-                "item": item, "group": person.group, "sex": person.sex, "age": person.age, "structure": path,
-                "muscle": names[path], "side": side, "measure": v.measure, "statistic": v.statistic,
-                "erosion_voxels": v.erosion, "value": values[column], "unit": v.unit, "z": z.get(column),
-                "robust_z": robust.get(column), "slice_mm": grid["slice_mm"], "slices_total": grid["slices_total"],
-            }  # fmt: skip
+            self.per_column[c] = (path, names[path], side, v.measure, v.statistic, v.erosion, v.unit)
+        self.at_item, self.at_column = np.nonzero(~np.isnan(self.block))
+
+    def batches(self, size: int, text: bool = False) -> Iterator[dict[str, list]]:
+        """The rows ``size`` at a time, as columns: column → its values (None where none; integers
+        in the columns that only hold integers), or with ``text`` the cells of study.csv (quoted
+        as the csv module quotes them)."""
+        per_item, per_column = self.per_item, self.per_column
+        if text:
+            per_item = np.vectorize(_text, otypes=[object])(per_item) if per_item.size else per_item
+            per_column = np.vectorize(_text, otypes=[object])(per_column) if per_column.size else per_column
+        for start in range(0, len(self.at_item), size):
+            r, c = self.at_item[start : start + size], self.at_column[start : start + size]
+            values, whole = self.block[r, c].tolist(), (~self.floats[c]).tolist()
+            if text:
+                value = [str(int(v)) if w else f"{v:.6g}" for v, w in zip(values, whole, strict=True)]
+                z, robust = _texts(self.z[r, c]), _texts(self.robust[r, c])
+            else:
+                value = [int(v) if w else v for v, w in zip(values, whole, strict=True)]
+                z, robust = _or_none(self.z[r, c]), _or_none(self.robust[r, c])
+            batch = dict(zip(self.ITEM, per_item[r].T.tolist(), strict=True))
+            batch.update(zip(self.COLUMN, per_column[c].T.tolist(), strict=True))
+            batch.update(value=value, z=z, robust_z=robust)
+            yield {name: batch[name] for name in TIDY_COLUMNS}
+
+
+def _or_none(values) -> list:
+    """A float array as a list, None for NaN."""
+    return [None if v != v else v for v in values.tolist()]
+
+
+def _texts(values) -> list[str]:
+    """A float array as study.csv writes it: 6 significant digits, empty for NaN."""
+    return ["" if v != v else f"{v:.6g}" for v in values.tolist()]
+
+
+def _text(value: object) -> str:
+    """A cell of study.csv: empty for none, floats with 6 significant digits, quoted where the csv
+    module quotes (a comma, a quote, a line break)."""
+    import csv
+    import io
+
+    text = "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+    if not text:
+        return text
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow([text])
+    return line.getvalue()[:-1]
 
 
 def write_study_tables(data: StudyData, folder) -> list:
     """study.csv and study.parquet (pyarrow) of the tidy rows."""
-    import csv
     from pathlib import Path
 
     import pyarrow as pa
@@ -358,18 +415,12 @@ def write_study_tables(data: StudyData, folder) -> list:
     # Streamed: the rows are written a batch at a time (a study of 10,000 has millions of them).
     with (folder / "study.csv").open("w", newline="", encoding="utf-8") as handle, \
             pq.ParquetWriter(folder / "study.parquet", schema, compression="zstd") as parquet:  # fmt: skip
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(TIDY_COLUMNS)
-        batch: list[dict] = []
-        written = 0
-        for row in tidy_rows(data):
-            writer.writerow(["" if row[c] is None else f"{row[c]:.6g}" if isinstance(row[c], float) else row[c]
-                             for c in TIDY_COLUMNS])  # fmt: skip
-            batch.append(row)
-            if len(batch) == TABLE_BATCH:
-                parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
-                written += len(batch)
-                batch = []
-        if batch or not written:  # an empty table still has its columns
-            parquet.write_table(pa.Table.from_pylist(batch, schema=schema))
+        handle.write(",".join(TIDY_COLUMNS) + "\n")
+        tidy, written = _Tidy(data), 0
+        for batch, text in zip(tidy.batches(TABLE_BATCH), tidy.batches(TABLE_BATCH, text=True), strict=True):
+            handle.write("".join(line + "\n" for line in map(",".join, zip(*text.values(), strict=True))))
+            parquet.write_table(pa.Table.from_pydict(batch, schema=schema))
+            written += 1
+        if not written:  # an empty table still has its columns
+            parquet.write_table(pa.Table.from_pylist([], schema=schema))
     return [folder / "study.csv", folder / "study.parquet"]

@@ -132,6 +132,42 @@ class KeyedValues(MutableMapping[tuple, float]):
         self._data[np.ix_(r, c)] = block
         self._floats.update(c.tolist())
 
+    def set_row(self, row: object, values: dict[tuple, float]) -> None:
+        """``self[(row, *column)] = value`` for every column → value of ``values``, at once."""
+        numbers = [float(v) for v in values.values()]
+        if any(math.isnan(n) for n in numbers):  # NaN removes a value: one at a time
+            for column, value in values.items():
+                self[(row, *column)] = value
+            return
+        if not numbers:
+            return
+        columns = list(values)
+        new = [column for column in columns if column not in self._columns]
+        for column in new or columns[:1]:
+            self._place((row, *column), True)
+        r = self._rows.get(row)
+        if r is None:
+            r = self._place((row, *columns[0]), True)[0]  # type: ignore[index]
+        c = np.fromiter(map(self._columns.__getitem__, columns), dtype=np.intp, count=len(columns))
+        self._count += int(np.isnan(self._data[r, c]).sum())
+        self._data[r, c] = numbers
+        floats = [i for i, v in enumerate(values.values()) if not isinstance(v, int | np.integer)]
+        self._floats.update(c[floats].tolist())
+
+    def float_columns(self) -> np.ndarray:
+        """Per column (in :meth:`frame`'s order): True where it holds a non-integer value."""
+        return np.isin(np.arange(len(self._column_keys)), list(self._floats))
+
+    def aligned(self, rows: list[object], columns: list[tuple]) -> np.ndarray:
+        """The values at these rows and columns (another mapping's keys), NaN where there is none."""
+        out = np.full((len(rows), len(columns)), np.nan)
+        r = [(i, self._rows[k]) for i, k in enumerate(rows) if k in self._rows]
+        c = [(j, self._columns[k]) for j, k in enumerate(columns) if k in self._columns]
+        if r and c:
+            (ri, rs), (cj, cs) = zip(*r, strict=True), zip(*c, strict=True)
+            out[np.ix_(ri, cj)] = self._data[np.ix_(rs, cs)]
+        return out
+
     def column_keys(self) -> list[tuple]:
         """The columns, (structure, side, variable) for a study's values."""
         return list(self._column_keys)

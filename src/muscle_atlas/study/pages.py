@@ -19,6 +19,7 @@ from muscle_atlas.study.aggregate import LEGS, StudyData, Variable
 from muscle_atlas.web import context
 from muscle_atlas.web.context import PageContext, SiteContext, page_context, site_context
 from muscle_atlas.web.format import SHORT, fixed_signed, fmt
+from muscle_atlas.web.memo import PageMemo, page_digest
 from muscle_atlas.web.theme import environment, write_text
 
 SIDE_NAMES = {"left": "Left", "right": "Right", "none": "—", LEGS: "Mean of both legs"}
@@ -108,13 +109,16 @@ def pager(first: str, number: int, pages: int) -> dict:
 class StudyPages:
     """The study data, the options and the shared parts of every page."""
 
-    def __init__(self, data: StudyData, options: StudyOptions, provenance: Provenance, cache: Path) -> None:
+    def __init__(self, data: StudyData, options: StudyOptions, provenance: Provenance, cache: Path,
+                 memo: PageMemo | None = None) -> None:  # fmt: skip
         self.data = data
         self.options = options
         self.provenance = provenance
         self.cache = cache
+        self.memo = memo  # pages of the previous build kept where their digests are unchanged
         self.env = environment()
         self.written: list[str] = []
+        self.seconds_tables = 0.0  # writing the tidy tables (study.csv, study.parquet)
         self.out = Path()
         with_values: set[str] = set()
         slices: dict[str, list[float]] = defaultdict(list)
@@ -145,7 +149,12 @@ class StudyPages:
         return page_context(here, kind, title, crumbs, self.options.base_url, **extra)
 
     def render(self, here: str, template: str, page: PageContext) -> None:
-        write_text(self.out / here / "index.html", self.env.get_template(template).render(site=self.site(here), page=page))
+        """Write the page at ``here`` (or keep the previous build's, if its digest is unchanged)."""
+        site = self.site(here)
+        target = self.out / here / "index.html"
+        if self.memo is None or not self.memo.keep(f"{here}index.html", page_digest(template, site, page), target):
+            target.unlink(missing_ok=True)  # never written through a link to the published file
+            write_text(target, self.env.get_template(template).render(site=site, page=page))
         self.written.append(here)
 
     def write_json(self, target: str, value: object) -> Path:

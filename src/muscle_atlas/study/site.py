@@ -17,6 +17,7 @@ from their subject pages.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -41,7 +42,9 @@ class StudySiteWriter(MusclePages, SubjectPages, QCPages):
     def write(self, out: Path) -> list[str]:
         self.out = out
         write_theme(out)
+        started = time.perf_counter()
         tables = write_study_tables(self.data, out / "data")
+        self.seconds_tables = time.perf_counter() - started
         (out / "data" / "study-log.txt").write_text("\n".join(self.options.log) + "\n", encoding="utf-8")
         self.downloads = [{"label": "Every measure of every segmentation, structure and side (CSV)",
                            "url": "data/study.csv", "size": file_size(tables[0])},

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -112,7 +113,11 @@ def keep_unchanged(staging: Path, output: Path) -> Published:
             relative = new.relative_to(staging)
             old = output / relative
             try:
-                same = old.is_file() and not old.is_symlink() and old.stat().st_size == new.stat().st_size \
+                before, now = old.lstat(), new.stat()
+                if os.path.samestat(before, now):  # already the previous file (a page kept: web.memo)
+                    published.unchanged += 1
+                    continue
+                same = stat.S_ISREG(before.st_mode) and before.st_size == now.st_size \
                     and filecmp.cmp(old, new, shallow=False)  # fmt: skip
             except OSError:
                 same = False

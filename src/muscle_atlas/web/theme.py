@@ -28,6 +28,11 @@ def environment() -> jinja2.Environment:
     )
 
 
+def templates() -> resources.abc.Traversable:
+    """The folder of the templates."""
+    return resources.files("muscle_atlas.web") / "templates"
+
+
 def static() -> resources.abc.Traversable:
     """The folder of the static files: ``site.css``, ``site.js`` and ``vendor/``."""
     return resources.files("muscle_atlas.web") / "static"
