@@ -15,8 +15,9 @@ the bench lock::
     flock /tmp/muscle-bench.lock python bench/study_scale.py --subjects 10000 --workers 2 --no-site
     flock /tmp/muscle-bench.lock python bench/study_scale.py --task-times ../shared/data/thigh-cohort
 
-``--write`` puts the table into docs/performance.md (between the study-scale markers; rows of
-other sizes already there are kept). Not a test.
+``--write`` puts the table into docs/performance.md (between the study-scale markers): a new row
+replaces the row of the same run, size and workers (a note in brackets after the run's name, such
+as "(under load)", does not count); rows of other sizes already there are kept. Not a test.
 """
 
 from __future__ import annotations
@@ -166,6 +167,12 @@ HEADER = [
 ]
 
 
+def _label(line: str) -> tuple[str, ...]:
+    """A row's run (without a note in brackets), size and workers: a new row replaces the old one."""
+    run, size, workers = (cell.strip() for cell in line.split("|")[1:4])
+    return run.split(" (")[0], size, workers
+
+
 def write(rows: list[str], note: str) -> None:
     doc = REPO / "docs" / "performance.md"
     body = doc.read_text(encoding="utf-8")
@@ -173,8 +180,8 @@ def write(rows: list[str], note: str) -> None:
     if START in body:
         block = body[body.index(START) : body.index(END)]
         old = [line for line in block.splitlines() if line.startswith("| ") and not line.startswith("| run ")]
-    labels = {r.split("|")[1:4].__str__() for r in rows}
-    kept = [line for line in old if line.split("|")[1:4].__str__() not in labels]
+    labels = {_label(r) for r in rows}
+    kept = [line for line in old if _label(line) not in labels]
     text = "\n".join([*HEADER, *kept, *rows, "", note])
     block = f"{START}\n{text}\n{END}"
     if START in body:

@@ -410,6 +410,76 @@ def test_a_worker_killed_mid_run_loses_nothing(cluster, data: Path, tmp_path: Pa
     client.wait_for_workers(2, timeout=60)  # the nanny restarted it
 
 
+def test_a_large_study_goes_in_batches_in_order_the_last_ones_alone() -> None:
+    from muscle_atlas.study.runner import BATCH, batches
+
+    todo = [f"item{i:04d}" for i in range(1000)]
+    groups = batches(todo, 2)  # type: ignore[arg-type]
+    assert [i for g in groups for i in g] == todo
+    assert {len(g) for g in groups[:-32]} == {BATCH} and all(len(g) == 1 for g in groups[-32:])
+    assert len(groups) == (1000 - 32) // BATCH + 32
+    assert all(len(g) == 1 for g in batches(todo[:40], 2))  # type: ignore[arg-type]  # small: one per task
+    groups = batches(todo[:100], 2)  # type: ignore[arg-type]
+    assert [len(g) for g in groups] == [3] * 29 + [1] * 13  # 16 tasks a worker at least
+
+
+def _comparable(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k not in ("seconds", "worker_pid")}
+
+
+def test_a_batch_gives_what_one_task_per_segmentation_gives(cluster, data: Path, tmp_path: Path, monkeypatch) -> None:
+    """Every segmentation of the study in one task, a corrupt file among them: the same results as
+    one task each, the corrupt one failed alone."""
+    from muscle_atlas.study import runner
+    from muscle_atlas.study.task import TaskOptions
+
+    local, client = cluster
+    cohort = _cohort(data)
+    broken = tmp_path / "sub-BROKEN_acq-T1w_dseg.nii.gz"
+    broken.write_bytes((cohort / "sub-THIGH029" / "anat" / "sub-THIGH029_acq-T2w_dseg.nii.gz").read_bytes()[:4000])
+    extra = f"BROKEN,,T1w,{broken},{cohort / 'dseg.tsv'}\n"
+    entries = [("THIGH003", "T1w"), ("THIGH029", "T2w"), ("THIGH040", "T1w")]
+    study = discover(str(_manifest(tmp_path / "m.csv", cohort, entries, extra)))
+    options = {item.id: TaskOptions() for item in study.items}
+    alone = runner.run_items(study.items, options, tmp_path / "alone", scheduler=local.scheduler_address, progress=False)
+    since = len(_all_tasks(client))
+    monkeypatch.setattr(runner, "batches", lambda todo, workers: [todo])
+    batched = runner.run_items(study.items, options, tmp_path / "batch", scheduler=local.scheduler_address,
+                               progress=False)  # fmt: skip
+    tasks = _tasks(client, since)
+    assert len(tasks) == 1 and tasks[0].startswith(f"muscle-atlas-study-{study.items[0].id}+3-")
+    assert batched.failed == alone.failed == ["sub-BROKEN_acq-T1w"] and len(batched.processed) == 4
+    assert [_comparable(r) for r in batched.results.values()] == [_comparable(r) for r in alone.results.values()]
+
+
+def test_a_batch_whose_segmentation_raises_keeps_the_others(data: Path, tmp_path: Path, monkeypatch) -> None:
+    """A segmentation that raises (not a user error) does not stop the others of its batch; the
+    batch then raises (the cluster retries it), and once it gives up, the done ones are read from
+    the cache and only the other one fails."""
+    from muscle_atlas.study import runner, task
+
+    cohort = _cohort(data)
+    study = discover(str(_manifest(tmp_path / "m.csv", cohort, [("THIGH003", "T1w"), ("THIGH040", "T1w")])))
+    first, second = study.items
+    options = [task.TaskOptions()] * 2
+    keys = [task.cache_key(item, task.TaskOptions()) for item in study.items]
+    real = task.process
+
+    def process(item, *args):  # type: ignore[no-untyped-def]
+        if item is first:
+            raise MemoryError("out of memory")
+        return real(item, *args)
+
+    monkeypatch.setattr(task, "process", process)
+    with pytest.raises(MemoryError):
+        task.process_batch(study.items, options, str(tmp_path), keys)
+    assert task.cached_result(tmp_path, second, keys[1]) is not None  # done despite the first
+    assert task.cached_result(tmp_path, first, keys[0]) is None
+    assert runner._result(second, None, keys[1], tmp_path, "MemoryError: out of memory")["ok"]
+    failed = runner._result(first, None, keys[0], tmp_path, "MemoryError: out of memory")
+    assert not failed["ok"] and failed["error"] == "MemoryError: out of memory"
+
+
 def test_study_table_in_atlas_toml(tmp_path: Path, data: Path) -> None:
     import argparse
 

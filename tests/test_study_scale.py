@@ -83,3 +83,21 @@ def test_a_worker_keeps_the_memory_its_tasks_free(tmp_path: Path) -> None:
         faults[mode] = int(done.stdout.split()[-1])
     assert faults["plain"] >= 40 * 100  # every 8 MB array faulted in anew (in 4 kB pages, or larger ones)
     assert faults["tuned"] < faults["plain"] / 20
+
+
+def test_a_worker_warms_up_on_a_real_segmentation(tmp_path: Path, monkeypatch) -> None:
+    """The warm-up before a worker's first task measures a tiny two-leg segmentation for real (it
+    would otherwise fail silently: it is only a warm-up) and leaves nothing behind."""
+    import tempfile
+
+    from muscle_atlas.study import task
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    task._rehearse()
+    assert list(tmp_path.iterdir()) == []
+    seen = []
+    monkeypatch.setattr(task, "_rehearse", lambda: seen.append(1))
+    monkeypatch.setattr(task, "_warmed", [])
+    task.warm_worker()
+    task.warm_worker()
+    assert seen == [1]  # once per process
