@@ -182,13 +182,13 @@ def test_draco_pays_for_its_decoder() -> None:
     decoder (250 KB, once per site) is paid back by a few models."""
     import pyvista as pv
 
-    from muscle_atlas.render.model import GlbBuilder
+    from muscle_atlas.render.model import RAS_MM_TO_GLTF, GlbBuilder
 
     mesh = pv.ParametricEllipsoid(40, 30, 150, u_res=60, v_res=50).triangulate().decimate(0.0)
-    points = np.asarray(mesh.points, dtype=np.float32) / 1000
+    points = np.asarray(mesh.points, dtype=np.float32)
     faces = np.asarray(mesh.faces).reshape(-1, 4)[:, 1:]
     builder = GlbBuilder()
-    builder.add("m", points, faces, builder.material("m", (1.0, 0.0, 0.0)))
+    builder.add("m", mesh, None, builder.material("m", (1.0, 0.0, 0.0)), RAS_MM_TO_GLTF)
     compressed = len(builder.to_bytes())
     plain = points.size * 4 * 2 + faces.size * 4  # positions, normals and indices as glTF floats and ints
     assert compressed * 4 < plain
