@@ -62,8 +62,9 @@ def linear(colour: Color) -> list[float]:
     return out
 
 
-# Draco-encoded meshes by (mesh, detail, colours): the encoding and what the accessors say of it.
-_ENCODED: dict[tuple[int, int | None, int], tuple] = {}
+# Draco-encoded meshes by (mesh, detail), without vertex colours: the encoding and what the
+# accessors say of it.
+_ENCODED: dict[tuple[int, int | None], tuple] = {}
 
 # Decimated context, reused by every model of a worker. The mesh itself is kept in the value so
 # that its id cannot be reused by another mesh while the entry exists.
@@ -199,8 +200,8 @@ def _encoded(mesh: object, triangles: int | None, colours: np.ndarray | None) ->
     decoder gives them; cached per worker."""
     import DracoPy
 
-    key = (id(mesh), triangles, id(colours))
-    cached = _ENCODED.get(key)
+    key = (id(mesh), triangles)
+    cached = _ENCODED.get(key) if colours is None else None  # map colours are one model's
     if cached is not None and cached[0] is mesh:
         return cached[1:]  # type: ignore[return-value]
     points, faces = _geometry(mesh, triangles)
@@ -217,7 +218,7 @@ def _encoded(mesh: object, triangles: int | None, colours: np.ndarray | None) ->
     low = [float(v) for v in decoded_points.min(axis=0)]
     high = [float(v) for v in decoded_points.max(axis=0)]
     result = (encoded, len(decoded_points), low, high, int(np.asarray(decoded.faces).size), ids)
-    if colours is None:  # map colours are one model's
+    if colours is None:
         _ENCODED[key] = (mesh, *result)
     return result
 
