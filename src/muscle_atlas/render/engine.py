@@ -261,10 +261,11 @@ class Renderer:
             total = 0
             for x0, y0, x1, y1 in self.windows[index] or [(0, 0, self.size, self.size)]:
                 x0, y0 = x0 + x0 % 2, y0 + y0 % 2  # the same pixels of the grid as a whole frame's
-                frame = frames[index][y0:y1:2, x0:x1:2].astype(np.int16)
-                base = self._base[index][y0:y1:2, x0:x1:2].astype(np.int16)
-                difference = np.abs(frame - base).max(axis=2)
-                total += int(difference[difference > SHOWN_DIFFERENCE].sum())
+                d = np.subtract(frames[index][y0:y1:2, x0:x1:2], self._base[index][y0:y1:2, x0:x1:2], dtype=np.int16)
+                np.abs(d, out=d)
+                # The channels' maximum pairwise: numpy's max over a 3-long last axis is 3x slower.
+                difference = np.maximum(np.maximum(d[..., 0], d[..., 1]), d[..., 2])
+                total += int(np.sum(difference, where=difference > SHOWN_DIFFERENCE, dtype=np.int64))
             shown.append(total)
         return shown
 
