@@ -107,12 +107,15 @@ def child(study: str, output: str, workers: int, site: bool = True) -> dict:
     seconds = time.perf_counter() - started
     report = outcome.report
     processed = set(report.processed)
-    tasks = [r["seconds"] for i, r in report.results.items() if i in processed and r.get("ok") and "seconds" in r]
+    done = [r for i, r in report.results.items() if i in processed and r.get("ok") and "seconds" in r]
+    tasks = [r["seconds"] for r in done]
+    cpu = [r["cpu_seconds"] for r in done if "cpu_seconds" in r]
     return {
         "workers": workers, "items": len(outcome.study.items), "processed": len(report.processed),
         "failed": len(report.failed), "seconds": seconds, "steps": outcome.seconds,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "task_median": statistics.median(tasks) if tasks else None, "task_max": max(tasks) if tasks else None,
+        "task_cpu_max": max(cpu) if cpu else None,
         "slowest": max((r for r in report.results.values() if r.get("ok") and r["id"] in processed),
                        key=lambda r: r.get("seconds", 0), default={}).get("id"),
         "written": outcome.published.written, "unchanged": outcome.published.unchanged,
@@ -154,6 +157,8 @@ def row(r: dict, label: str) -> str:
     if "pages" in r["steps"]:
         steps += f" ({r['pages'][0]:,} pages rendered, {r['pages'][1]:,} kept)"
     task = f"{r['task_median']:.2f} / {r['task_max']:.2f} s" if r["task_median"] is not None else "—"
+    if r.get("task_cpu_max") is not None:
+        task += f" (CPU ≤ {r['task_cpu_max']:.2f} s)"
     return (f"| {label} | {r['items']:,} | {r['workers']} | {r['processed']:,} | {r['seconds']:.0f} s | {rate:.0f} | "
             f"{overall:.0f} | {task} | {r['peak_mib']:.0f} MiB | {steps} | {r['written']:,} / {r['unchanged']:,} | "
             f"{r['load_before']:.1f} → {r['load_after']:.1f} |")  # fmt: skip
@@ -161,8 +166,8 @@ def row(r: dict, label: str) -> str:
 
 HEADER = [
     "| run | segmentations | workers | tasks | wall time | tasks / min | segmentations / min (whole run) | task median / "
-    "largest | client peak memory | where the time went | site files written / unchanged | load (1 min) before → "
-    "after |",
+    "largest (largest CPU time) | client peak memory | where the time went | site files written / unchanged | "
+    "load (1 min) before → after |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
 ]
 

@@ -41,6 +41,18 @@ def _volume(data: np.ndarray) -> LabelVolume:
     return LabelVolume(Path("labels.nii.gz"), data, affine)
 
 
+def _assert_counts_and_boxes_are_the_arrays(volume: LabelVolume) -> None:
+    """The label counts and boxes the split hands over are what counting its new array gives."""
+    fresh = LabelVolume(volume.path, volume.data, volume.affine)
+    assert volume.label_counts() == fresh.label_counts()
+    assert volume.label_boxes() == fresh.label_boxes()
+    for value, box in volume.label_boxes().items():  # and each box is the tight one
+        index = np.argwhere(volume.data == value)
+        assert box == tuple(
+            slice(int(lo), int(hi) + 1) for lo, hi in zip(index.min(axis=0), index.max(axis=0), strict=True)
+        ), value
+
+
 def _sides_of(matches: list[MatchResult]) -> dict[str, set[str | None]]:
     found: dict[str, set[str | None]] = defaultdict(set)
     for m in matches:
@@ -75,6 +87,24 @@ def test_a_label_on_both_legs_becomes_a_left_and_a_right_label() -> None:
         assert m.origin in {"1", "2", "3"} and volume.data[tuple(voxels[0])] == int(m.key)
     assert (volume.data > 0).sum() == (original > 0).sum()
     assert "Soleus (label 1): 2 pieces → left (288 voxels), right (288 voxels)" in split.lines
+    _assert_counts_and_boxes_are_the_arrays(volume)
+
+
+def test_a_side_of_several_pieces_gets_the_box_around_them_all() -> None:
+    data = np.zeros((40, 12, 10), np.uint8)
+    data[4:12, 2:8, 1:7] = 1  # soleus: the left leg in two pieces, one higher and further back
+    data[6:9, 9:12, 8:10] = 1
+    data[28:36, 2:8, 1:7] = 1  # and the right leg in one
+    data[5:11, 0:2, 2:6] = 2  # tibialis anterior, both legs
+    data[29:35, 0:2, 2:6] = 2
+    volume = _volume(data)
+    result, split = split_sides(Source(volume.path, volume=volume), [_match("1", "leg/soleus"),
+                                                                     _match("2", "leg/tibialis-anterior")])  # fmt: skip
+    assert split.two_sides
+    left = next(m for m in result if m.path == "leg/soleus" and m.side == "left")
+    assert volume.label_boxes()[int(left.key)] == (slice(4, 12), slice(2, 12), slice(1, 10))
+    assert volume.label_counts()[int(left.key)] == 8 * 6 * 6 + 3 * 3 * 2
+    _assert_counts_and_boxes_are_the_arrays(volume)
 
 
 def test_two_legs_touching_in_one_piece_are_cut_at_the_midline_but_a_trunk_muscle_stays_one() -> None:
@@ -93,6 +123,7 @@ def test_two_legs_touching_in_one_piece_are_cut_at_the_midline_but_a_trunk_muscl
     left = next(m for m in result if m.path == "thigh/adductor-magnus" and m.side == "left")
     assert (volume.data == int(left.key)).sum() == 16 * 6 * 6
     assert any("across the midline cut there" in line for line in split.lines)
+    _assert_counts_and_boxes_are_the_arrays(volume)
     assert any("Rectus abdominis" in line and "kept as one unsided structure" in line for line in split.lines)
 
 
@@ -458,3 +489,15 @@ def test_a_label_at_the_top_of_int32_splits_into_wider_values() -> None:
     soleus = [m for m in result if m.path == "leg/soleus"]
     assert {m.side for m in soleus} == {"left", "right"}
     assert all((volume.data == int(m.key)).sum() == 8 * 6 * 6 for m in soleus) and int(soleus[0].key) > top
+    _assert_counts_and_boxes_are_the_arrays(volume)
+
+
+def test_a_thigh_segmentation_split_hands_over_the_counts_and_boxes_of_its_new_labels(
+    thigh: tuple[Path, Path],
+) -> None:  # fmt: skip
+    from muscle_atlas.subject import SubjectRequest, open_subject
+
+    segmentation, table = thigh
+    subject = open_subject(SubjectRequest(str(segmentation), labels=str(table)))
+    assert subject.sides.two_sides
+    _assert_counts_and_boxes_are_the_arrays(subject.source.volume)

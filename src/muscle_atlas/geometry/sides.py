@@ -184,6 +184,7 @@ class _VolumePieces:
         self.boxes = {v: box for v, box in volume.label_boxes().items() if v in wanted}
         self.components: dict[int, tuple[np.ndarray, int]] = {}
         self.sizes: dict[int, np.ndarray] = {}  # label → its pieces' voxel counts
+        self.piece_boxes: dict[int, list[tuple[slice, ...]]] = {}  # label → its pieces' index boxes in the grid
 
     def _world(self, index: np.ndarray) -> np.ndarray:
         return index @ self.volume.affine[:3, :3].T + self.volume.affine[:3, 3]
@@ -211,10 +212,12 @@ class _VolumePieces:
         origin = np.array([s.start for s in box], dtype=float)
         sums = [np.bincount(of, weights=w, minlength=count + 1)[1:] for w in where]
         centres = np.stack(sums, axis=1) / sizes[:, None] + origin
-        found = []
+        found, boxes = [], []
         for size, centre, sub in zip(sizes, self._world(centres), ndimage.find_objects(components), strict=True):
             shifted = tuple(slice(s.start + int(o), s.stop + int(o)) for s, o in zip(sub, origin, strict=True))
             found.append(Piece(centre, float(size), *self._x_range(shifted)))
+            boxes.append(shifted)
+        self.piece_boxes[value] = boxes
         return found
 
     def _xs(self, value: int, k: int) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
@@ -230,25 +233,36 @@ class _VolumePieces:
             return 0.0
         return float((self._xs(value, k)[1] < midline).mean())
 
-    def relabel(self, out: np.ndarray, value: int, sides: list[str], midline: float, new: dict[str, int]) -> dict[str, int]:
-        """Write the sides' new values into ``out``; voxel counts per side."""
+    def relabel(
+        self, out: np.ndarray, value: int, sides: list[str], midline: float, new: dict[str, int]
+    ) -> tuple[dict[str, int], dict[str, list[tuple[slice, ...]]]]:  # fmt: skip
+        """Write the sides' new values into ``out`` (every voxel of the label gets one); voxel
+        counts per side, and the index boxes whose union is each side's bounding box."""
         components, count = self.components[value]
         target = out[self.boxes[value]]  # a view: writes go to ``out``
         sizes = self.sizes[value]
         lookup = np.zeros(count + 1, dtype=out.dtype)  # component → its side's new value (0: cut or none)
         counts = dict.fromkeys(SIDES, 0)
+        boxes: dict[str, list[tuple[slice, ...]]] = {side: [] for side in SIDES}
         for k, side in enumerate(sides):
             if side in SIDES:
                 lookup[k + 1] = new[side]
                 counts[side] += int(sizes[k])
+                boxes[side].append(self.piece_boxes[value][k])
         values = lookup[components]
         np.copyto(target, values, where=values > 0)
+        origin = [s.start for s in self.boxes[value]]
         for k in (k for k, side in enumerate(sides) if side == "cut"):
             where, xs = self._xs(value, k)
             for name, keep in (("left", xs < midline), ("right", xs >= midline)):
-                target[tuple(w[keep] for w in where)] = new[name]
+                kept = tuple(w[keep] for w in where)
+                target[kept] = new[name]
                 counts[name] += int(keep.sum())
-        return counts
+                if keep.any():
+                    boxes[name].append(
+                        tuple(slice(int(w.min()) + o, int(w.max()) + 1 + o) for w, o in zip(kept, origin, strict=True))
+                    )
+        return counts, boxes
 
 
 def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSplit) -> list[MatchResult]:
@@ -265,6 +279,8 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
     split.two_sides = True
     out: np.ndarray | None = None
     next_value = max([*backend.boxes, *volume.label_counts()], default=0) + 1
+    # The new array's label counts and boxes, kept up to date as labels move (see relabel).
+    label_counts, label_boxes = volume.label_counts(), volume.label_boxes()
     result: list[MatchResult] = []
     for match in matches:
         found = pieces.get(match.key, [])
@@ -287,7 +303,13 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
         for side in present:
             new[side] = next_value
             next_value += 1
-        counts = backend.relabel(out, value, sides, midline, new)
+        counts, boxes = backend.relabel(out, value, sides, midline, new)
+        label_counts.pop(value, None)  # every voxel of it has a side's value now
+        label_boxes.pop(value, None)
+        for side in present:
+            if counts[side]:
+                label_counts[new[side]] = counts[side]
+                label_boxes[new[side]] = _union(boxes[side])
         split.pieces.pop(value, None)
         if "cut" not in sides:  # whole pieces: a side's pieces are the label's on that side
             for side in present:
@@ -297,8 +319,13 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
                 result.append(_sided(match, str(new[side]), side, split))
         split.lines.append(_split_line(match, found, sides, [s for s in SIDES if counts[s]], counts))
     if out is not None:
-        volume.data = out
+        volume.replace_data(out, label_counts, label_boxes)
     return result
+
+
+def _union(boxes: list[tuple[slice, ...]]) -> tuple[slice, ...]:
+    """The index box around ``boxes``."""
+    return tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in range(len(boxes[0])))
 
 
 def _volume_centroid(backend: _VolumePieces, value: int) -> np.ndarray | None:

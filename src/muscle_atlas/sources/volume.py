@@ -87,6 +87,13 @@ class LabelVolume:
             self._boxes = (self.data, label_boxes(self.data, [v for v in self.label_counts() if v > 0]))
         return dict(self._boxes[1])
 
+    def replace_data(self, data: np.ndarray, counts: dict[int, int], boxes: dict[int, tuple[slice, ...]]) -> None:
+        """``data`` in place of the array, with its label counts and boxes, which the caller knows
+        (the side split does: it moved whole pieces whose sizes and boxes it had found), so that
+        they are not counted again over the whole grid."""
+        self.data = data
+        self._counts, self._boxes = (data, dict(counts)), (data, dict(boxes))
+
     def world_bounds(self, index_slices: tuple[slice, ...]) -> tuple[np.ndarray, np.ndarray]:
         """World (RAS mm) bounding box of a block of voxels, voxel edges included."""
         lo = np.array([s.start for s in index_slices], dtype=float) - 0.5

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-HEAD = ("id", "ok", "key", "item", "grid", "rendered", "seconds", "thumb", "thumb_info")  # kept in memory
+HEAD = ("id", "ok", "key", "item", "grid", "rendered", "seconds", "cpu_seconds", "thumb", "thumb_info")  # kept in memory
 
 
 class LazyResult(dict):

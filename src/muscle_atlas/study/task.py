@@ -123,7 +123,7 @@ def process(item: Item, options: TaskOptions, cache: str, key: str | None = None
     from muscle_atlas.anatomy.match import default_matcher
 
     default_matcher()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     temporary = folder.parent / f".tmp-{uuid.uuid4().hex}"
     temporary.mkdir(parents=True, exist_ok=True)
     try:
@@ -134,7 +134,10 @@ def process(item: Item, options: TaskOptions, cache: str, key: str | None = None
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    result.update({"key": key, "ok": True, "seconds": round(time.perf_counter() - started, 3), "worker_pid": os.getpid()})
+    # "seconds": the wall time; "cpu_seconds": the CPU time of the task's thread (beside a busy
+    # machine's other processes, the wall time also counts the time the task waited for a core).
+    result.update({"key": key, "ok": True, "seconds": round(time.perf_counter() - started, 3),
+                   "cpu_seconds": round(time.thread_time() - cpu, 3), "worker_pid": os.getpid()})  # fmt: skip
     (temporary / RESULT).write_text(json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8")
     try:
         os.rename(temporary, folder)
@@ -271,7 +274,7 @@ def _measure(item: Item, options: TaskOptions, cache: Path, out: Path) -> dict:
             log.append(f"label {m.origin or m.key} ({m.name}): {m.note}")
     if not matched:
         raise SourceError("no label names a muscle (check the label table with `muscle-atlas match`)", item.segmentation)
-    structures, grid = measure_sides(split, affine)
+    structures, grid = measure_sides(split, affine, volume.label_boxes() if split.data is volume.data else None)
     for s in structures:
         if s.voxels and s.specks:
             log.append(f"{s.name} {s.side}: {s.specks} speck(s) below 1 % of its voxels ({s.speck_voxels} voxels)")

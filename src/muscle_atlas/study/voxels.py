@@ -104,8 +104,12 @@ class StructureSide:
         return dict(self.__dict__)
 
 
-def measure_sides(split: SideSplit, affine: np.ndarray) -> tuple[list[StructureSide], dict]:
-    """Voxel measures of every matched structure and side, and the grid's description."""
+def measure_sides(
+    split: SideSplit, affine: np.ndarray, known_boxes: dict[int, tuple[slice, ...]] | None = None
+) -> tuple[list[StructureSide], dict]:  # fmt: skip
+    """Voxel measures of every matched structure and side, and the grid's description.
+    ``known_boxes``: the index box of every label of ``split.data``, when the caller has them
+    (a label volume keeps them); else they are found here."""
     axis = slice_axis(affine)
     voxel_mm3 = float(abs(np.linalg.det(affine[:3, :3])))
     area_mm2 = in_plane_area_mm2(affine, axis)
@@ -124,7 +128,11 @@ def measure_sides(split: SideSplit, affine: np.ndarray) -> tuple[list[StructureS
         entry = groups.setdefault(key, StructureSide(m.path, m.structure or m.name, m.code, m.side or "none", []))
         entry.labels.append(int(m.key))
     data = split.data
-    boxes = label_boxes(data, sorted({v for entry in groups.values() for v in entry.labels}))
+    wanted = sorted({v for entry in groups.values() for v in entry.labels})
+    if known_boxes is None:
+        boxes = label_boxes(data, wanted)
+    else:
+        boxes = {v: known_boxes[v] for v in wanted if v in known_boxes}
     n_slices = data.shape[axis]
     for entry in groups.values():
         present = [v for v in entry.labels if v in boxes]
