@@ -258,10 +258,9 @@ class _VolumePieces:
                 kept = tuple(w[keep] for w in where)
                 target[kept] = new[name]
                 counts[name] += int(keep.sum())
-                if keep.any():
-                    boxes[name].append(
-                        tuple(slice(int(w.min()) + o, int(w.max()) + 1 + o) for w, o in zip(kept, origin, strict=True))
-                    )
+                if keep.any():  # the box of the voxels given this side
+                    ends = [(int(w.min()) + o, int(w.max()) + 1 + o) for w, o in zip(kept, origin, strict=True)]
+                    boxes[name].append(tuple(slice(*e) for e in ends))
         return counts, boxes
 
 
@@ -279,8 +278,7 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
     split.two_sides = True
     out: np.ndarray | None = None
     next_value = max([*backend.boxes, *volume.label_counts()], default=0) + 1
-    # The new array's label counts and boxes, kept up to date as labels move (see relabel).
-    label_counts, label_boxes = volume.label_counts(), volume.label_boxes()
+    moved: dict[int, dict[int, tuple[int, list]]] = {}  # label → its new values' voxel counts and boxes
     result: list[MatchResult] = []
     for match in matches:
         found = pieces.get(match.key, [])
@@ -304,12 +302,7 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
             new[side] = next_value
             next_value += 1
         counts, boxes = backend.relabel(out, value, sides, midline, new)
-        label_counts.pop(value, None)  # every voxel of it has a side's value now
-        label_boxes.pop(value, None)
-        for side in present:
-            if counts[side]:
-                label_counts[new[side]] = counts[side]
-                label_boxes[new[side]] = _union(boxes[side])
+        moved[value] = {new[side]: (counts[side], boxes[side]) for side in present if counts[side]}
         split.pieces.pop(value, None)
         if "cut" not in sides:  # whole pieces: a side's pieces are the label's on that side
             for side in present:
@@ -319,13 +312,8 @@ def _split_volume(volume: LabelVolume, matches: list[MatchResult], split: SideSp
                 result.append(_sided(match, str(new[side]), side, split))
         split.lines.append(_split_line(match, found, sides, [s for s in SIDES if counts[s]], counts))
     if out is not None:
-        volume.replace_data(out, label_counts, label_boxes)
+        volume.replace_data(out, moved)
     return result
-
-
-def _union(boxes: list[tuple[slice, ...]]) -> tuple[slice, ...]:
-    """The index box around ``boxes``."""
-    return tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in range(len(boxes[0])))
 
 
 def _volume_centroid(backend: _VolumePieces, value: int) -> np.ndarray | None:

@@ -87,12 +87,21 @@ class LabelVolume:
             self._boxes = (self.data, label_boxes(self.data, [v for v in self.label_counts() if v > 0]))
         return dict(self._boxes[1])
 
-    def replace_data(self, data: np.ndarray, counts: dict[int, int], boxes: dict[int, tuple[slice, ...]]) -> None:
-        """``data`` in place of the array, with its label counts and boxes, which the caller knows
-        (the side split does: it moved whole pieces whose sizes and boxes it had found), so that
-        they are not counted again over the whole grid."""
+    def replace_data(self, data: np.ndarray, moved: dict[int, dict[int, tuple[int, list[tuple[slice, ...]]]]]) -> None:
+        """``data`` in place of the array: the array with every voxel of each label of ``moved``
+        given a new value; ``moved``: label → new value → (its voxel count, index boxes whose union
+        is its box). The side split knows these (it moved whole pieces whose sizes and boxes it had
+        found), so the new array's label counts and boxes are not counted again over the grid."""
+        counts, boxes = self.label_counts(), self.label_boxes()  # of the array being replaced
+        for old, new in moved.items():
+            counts.pop(old, None)
+            boxes.pop(old, None)
+            for value, (count, parts) in new.items():
+                counts[value] = count
+                boxes[value] = tuple(slice(min(b[a].start for b in parts), max(b[a].stop for b in parts))
+                                     for a in range(data.ndim))  # fmt: skip
         self.data = data
-        self._counts, self._boxes = (data, dict(counts)), (data, dict(boxes))
+        self._counts, self._boxes = (data, counts), (data, boxes)
 
     def world_bounds(self, index_slices: tuple[slice, ...]) -> tuple[np.ndarray, np.ndarray]:
         """World (RAS mm) bounding box of a block of voxels, voxel edges included."""
