@@ -19,33 +19,13 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
+from imagequality import ssim
 from muscle_atlas.render.settings import RenderSettings
 from muscle_atlas.subject import SubjectRequest, render_subject
 from sitebuild import build_site, small_phantom
 from sitecrawl import orphans
 
 JS = Path(__file__).parent / "js"
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean structural similarity of two RGB uint8 images (Wang et al. 2004): Gaussian window
-    σ = 1.5, K1 = 0.01, K2 = 0.03, L = 255, per channel, averaged over pixels and channels —
-    the usual definition (scikit-image's ``gaussian_weights=True``, without its edge crop)."""
-    from scipy import ndimage
-
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    values = []
-    for channel in range(3):
-        x, y = a[..., channel].astype(float), b[..., channel].astype(float)
-
-        def blur(z: np.ndarray) -> np.ndarray:
-            return ndimage.gaussian_filter(z, 1.5, truncate=3.5)
-
-        mx, my = blur(x), blur(y)
-        sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
-        index = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-        values.append(float(index.mean()))
-    return float(np.mean(values))
 
 
 def test_ssim_is_one_for_equal_images_and_low_for_noise() -> None:

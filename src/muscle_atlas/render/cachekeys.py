@@ -15,7 +15,7 @@ from muscle_atlas.render.settings import RenderSettings
 
 CACHE_FILE = ".render-cache.json"
 POSTERS_FILE = ".posters.json"  # turntable → the still its page opens on
-RENDER_VERSION = "16"
+RENDER_VERSION = "17"
 
 
 def _mesh_digest(mesh: object) -> str:

@@ -4,10 +4,9 @@ format), checked by :meth:`RenderSettings.validate`, and colour conversions.
 Which side variants are made is ``RenderSettings.sides``: ``all`` (left, right and both sides
 where both exist), ``both`` (only the both-sides view where both exist) or ``each`` (left and
 right); a structure present on one side only keeps its one variant. Stills are WebP
-(``image_format``; lossy at quality 93, SSIM ≥ 0.98 against the lossless image, about 27 KB for
-an 800 px still where PNG takes 140 KB, and encoded faster) and thumbnails AVIF (full colour
-resolution, see ``render.workers``), or both PNG for exports that name PNG files
-(:attr:`RenderSettings.thumb_format`).
+(``image_format``; lossy at the quality each gallery needs for SSIM ≥ 0.98 against the lossless
+image, about a fifth of the PNG's bytes, see ``render.stills``) and thumbnails AVIF (full colour
+resolution), or both PNG for exports that name PNG files (:attr:`RenderSettings.thumb_format`).
 """
 
 from __future__ import annotations

@@ -14,26 +14,7 @@ from pathlib import Path
 
 from muscle_atlas.render.plan import POSTER_SUFFIX, Job, Plan
 from muscle_atlas.render.settings import RenderSettings, background_hex
-
-# Stills: lossy, method 2, quality 93. On 299 VHF stills of 800 px the worst SSIM against the PNG
-# was 0.979 at quality 90 (22 KB a still), 0.981 at 92 (25 KB), 0.983 at 95 (31 KB); PNG: 139 KB in
-# 41 ms, WebP 12-17 ms; method 4 is 3 % smaller and 2-4x slower.
-# Thumbnails: lossy WebP halves the colour resolution, which a 200 px view of a red muscle on white
-# shows (worst SSIM 0.965 at quality 90, 0.975 at 100), and a 256-colour palette put group views
-# (many hues) under 0.98. So they were lossless WebP: 26 KB a whole-body thumbnail. AVIF keeps the
-# full colour resolution (4:4:4): on 200 whole-body thumbnails at quality 90 and the fastest speed,
-# 8.4 KB, worst SSIM 0.985, 5-9 ms (speed 8: 7.5 KB, 3x slower; quality 85 went to 0.978).
-WEBP = {"quality": 93, "method": 2}
-AVIF = {"quality": 90, "subsampling": "4:4:4", "speed": 10, "max_threads": 1}
-
-
-def _save_image(image: object, path: Path, image_format: str, thumb: bool = False) -> None:
-    if image_format == "webp":
-        image.save(path, format="WEBP", **WEBP)  # type: ignore[attr-defined]
-    elif image_format == "avif":
-        image.save(path, format="AVIF", **AVIF)  # type: ignore[attr-defined]
-    else:
-        image.save(path, format="PNG", compress_level=6 if thumb else 2)  # type: ignore[attr-defined]
+from muscle_atlas.render.stills import encode_stills, save_image
 
 
 @contextmanager
@@ -155,7 +136,7 @@ def render_scene(args: tuple) -> dict[str, int | None]:
         videos = to_video(frames, *over)
         if job.kind == "map":  # a poster, the video and the coloured model
             with _replacing(out / f"{job.name}-1.{ext}") as path:
-                _save_image(Image.fromarray(frames[0]), path, ext)
+                path.write_bytes(encode_stills([frames[0]], ext)[0])
             with _replacing(out / f"{job.name}.mp4") as mp4:
                 write_video(videos, mp4, fps, threads)
             with _replacing(out / f"{job.name}.glb") as path:
@@ -167,22 +148,23 @@ def render_scene(args: tuple) -> dict[str, int | None]:
         videos = videos[first:] + videos[:first]
         if not job.gallery:  # a side that shares the Both view's gallery: its poster and video
             with _replacing(out / f"{job.name}{POSTER_SUFFIX}.{ext}") as path:
-                _save_image(Image.fromarray(frames[first]), path, ext)
+                path.write_bytes(encode_stills([frames[first]], ext)[0])
             with _replacing(out / f"{job.name}.mp4") as mp4:
                 write_video(videos, mp4, fps, threads)
             done[job.name] = first // step + 1
             continue
-        for index, frame in enumerate(frames[::step], start=1):
-            image = Image.fromarray(frame)
+        stills = encode_stills(frames[::step], ext, first // step)
+        for index, (frame, data) in enumerate(zip(frames[::step], stills, strict=True), start=1):
             with _replacing(out / f"{job.name}-{index}.{ext}") as path:
-                _save_image(image, path, ext)
+                path.write_bytes(data)
+            image = Image.fromarray(frame)
             factor = settings.size // settings.thumb
             if settings.thumb * factor == settings.size:
                 thumb = image.reduce(factor)  # an exact box average, 15x faster than a resize
             else:
                 thumb = image.resize((settings.thumb, settings.thumb), Image.LANCZOS)
             with _replacing(out / f"{job.name}-{index}-thumb.{settings.thumb_format}") as path:
-                _save_image(thumb, path, settings.thumb_format, thumb=True)
+                save_image(thumb, path, settings.thumb_format)
         with _replacing(out / f"{job.name}.mp4") as mp4:
             write_video(videos, mp4, fps, threads)
         gif = to_gif(frames, *over)
