@@ -18,7 +18,8 @@ A still shown alone (a side's poster, a map's) is measured itself. The margins a
 worst view of a gallery was under the measured ones on those 3,088 stills (qualities 92-95, the
 page's own opening views): 0.0062 under the opening view, 0.0034 under it and the opposite one,
 0.0021 under the four. Measuring costs about 20 ms a still (OpenCV decodes in 5 ms, the SSIM
-takes 15), encoding 18: on the whole body, about 1,000 stills are measured, a tenth more CPU.
+takes 15), encoding 18: on the whole body about 1,000 of the 3,472 stills are measured, some 20 s
+of CPU in a 600 s build (docs/performance.md).
 
 SSIM here is the usual definition (Wang et al. 2004: Gaussian window σ 1.5, K1 0.01, K2 0.03,
 per colour channel, averaged), which the tests compute independently with scipy.
@@ -48,8 +49,8 @@ _STRIP = 40  # rows of the SSIM map at a time: a strip's arrays stay in the cach
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM of two RGB uint8 images of one size (the module's definition).
 
-    OpenCV's Gaussian blur, not scipy's: 2 ms against 13 ms for an 800 px colour image, which
-    makes measuring a still (13 ms in all) cheap beside encoding it (18 ms)."""
+    OpenCV's Gaussian blur, not scipy's: 2 ms against 13 ms a blur of an 800 px colour image, so
+    that the SSIM of a still takes 15 ms (67 ms with scipy's), less than encoding it (18 ms)."""
     import cv2
 
     cv2.setNumThreads(1)  # the render workers share the cores
