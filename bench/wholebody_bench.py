@@ -41,7 +41,7 @@ KINDS = {".webp": "stills (WebP)", ".avif": "thumbnails (AVIF)", ".mp4": "videos
 PHASES = {
     "drawing (VTK)": ("engine.py", ("turntable",)),
     "poster choice": ("engine.py", ("shown",)),
-    "stills and posters (WebP, their SSIM measured), thumbnails (AVIF)": ("stills.py", ("encode_stills", "save_image")),
+    "stills and posters (WebP, their SSIM measured), thumbnails (AVIF)": ("stills.py", ("encode_stills", "save_thumbnail")),
     "video (MP4, H.264)": ("encode.py", ("write_video",)),
     "GIF": ("encode.py", ("write_gif",)),
     "frames reduced for video and GIF": ("encode.py", ("__call__",)),

@@ -27,8 +27,10 @@ per colour channel, averaged), which the tests compute independently with scipy.
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from PIL import Image
@@ -46,14 +48,21 @@ _C1, _C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 _STRIP = 40  # rows of the SSIM map at a time: a strip's arrays stay in the cache (2.5x faster)
 
 
+@functools.cache
+def _cv2() -> ModuleType:
+    """OpenCV, imported when first needed, on one thread: the render workers share the cores."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    return cv2
+
+
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM of two RGB uint8 images of one size (the module's definition).
 
     OpenCV's Gaussian blur, not scipy's: 2 ms against 13 ms a blur of an 800 px colour image, so
     that the SSIM of a still takes 15 ms (67 ms with scipy's), less than encoding it (18 ms)."""
-    import cv2
-
-    cv2.setNumThreads(1)  # the render workers share the cores
+    cv2 = _cv2()
 
     def blur(z: np.ndarray) -> np.ndarray:
         return cv2.GaussianBlur(z, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)  # scipy's "reflect"
@@ -88,8 +97,7 @@ def webp(frame: np.ndarray, quality: int | None) -> bytes:
 def _fidelity(frame: np.ndarray, data: bytes) -> float:
     """SSIM of the WebP ``data`` to ``frame``. Decoded by OpenCV (its libwebp): the same pixels
     as Pillow's decoder, in half the time (5 ms against 10 for 800 px), but in BGR order."""
-    import cv2
-
+    cv2 = _cv2()
     return ssim(frame, cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
 
 
@@ -139,7 +147,7 @@ def encode_stills(frames: list[np.ndarray], image_format: str, opens: int = 0) -
     return stills
 
 
-def save_image(image: Image.Image, path: Path, image_format: str) -> None:
+def save_thumbnail(image: Image.Image, path: Path, image_format: str) -> None:
     """A thumbnail: AVIF beside WebP stills, or PNG."""
     if image_format == "avif":
         image.save(path, format="AVIF", **AVIF)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from muscle_atlas.render.plan import POSTER_SUFFIX, Job, Plan
 from muscle_atlas.render.settings import RenderSettings, background_hex
-from muscle_atlas.render.stills import encode_stills, save_image
+from muscle_atlas.render.stills import encode_stills, save_thumbnail
 
 
 @contextmanager
@@ -164,7 +164,7 @@ def render_scene(args: tuple) -> dict[str, int | None]:
             else:
                 thumb = image.resize((settings.thumb, settings.thumb), Image.LANCZOS)
             with _replacing(out / f"{job.name}-{index}-thumb.{settings.thumb_format}") as path:
-                save_image(thumb, path, settings.thumb_format)
+                save_thumbnail(thumb, path, settings.thumb_format)
         with _replacing(out / f"{job.name}.mp4") as mp4:
             write_video(videos, mp4, fps, threads)
         gif = to_gif(frames, *over)
